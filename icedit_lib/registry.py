@@ -1,0 +1,290 @@
+"""Model names -> sources, and loading them with the stock diffusers classes.
+
+One registry serves both scales: `toy` is the miniature shipped in `data/models/`,
+the others are the hub models of the paper. Every entry can be pointed at a local
+folder (`--base PATH`, or the entry's environment variable), which is also how the
+tests load tiny random models saved in the real layouts. Nothing is downloaded
+behind your back when offline: a missing model raises `ModelNotAvailable` naming
+what to download and where to put it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DATA_DIR = Path(os.environ.get("ICEDIT_DATA", Path(__file__).resolve().parent.parent / "data"))
+MODELS_DIR = DATA_DIR / "models"
+SETTINGS_FILE = "icedit.json"  # optional, in a model folder: panel_width, max_sequence_length, base
+
+
+class ModelNotAvailable(RuntimeError):
+    """A registered model that is neither on disk nor downloadable now."""
+
+
+class AdapterError(ValueError):
+    """An adapter that is unknown, unreadable, or made for another base model."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str  # "fill" | "t2i" | "adapter"
+    source: str  # hub id, or a path relative to data/models
+    about: str
+    base: str | None = None  # adapters: the base model they were trained on
+    subfolder: str | None = None  # t2i transformer inside a shared folder
+    weight_name: str | None = None  # adapters: the safetensors file in the repo
+    panel_width: int = 512  # working width of one diptych half
+    max_sequence_length: int = 512  # T5 tokens
+    size_note: str = ""
+
+    @property
+    def local(self) -> bool:
+        return not _looks_like_hub_id(self.source)
+
+    @property
+    def env_var(self) -> str:
+        return "ICEDIT_MODEL_" + self.name.upper().replace("-", "_")
+
+
+REGISTRY: dict[str, Entry] = {e.name: e for e in [
+    Entry("toy", "fill", "toy", "miniature FLUX.1 Fill pretrained on ShapesWorld (this course)",
+          panel_width=64, max_sequence_length=64),
+    Entry("toy-t2i", "t2i", "toy", "miniature FLUX.1 [dev] text-to-image, same folder as `toy`",
+          subfolder="transformer_t2i", panel_width=64, max_sequence_length=64),
+    Entry("flux-fill-dev", "fill", "black-forest-labs/FLUX.1-Fill-dev", "FLUX.1 Fill [dev], 12B (gated: accept the "
+          "licence on the hub first)", size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
+    Entry("flux-dev", "t2i", "black-forest-labs/FLUX.1-dev", "FLUX.1 [dev], 12B text-to-image (gated)",
+          size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
+    Entry("icedit-lora", "adapter", "RiverZ/normal-lora", "the authors' ICEdit LoRA (rank 32)",
+          base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
+    Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
+          base="flux-fill-dev", weight_name="ICEdit-MoE-LoRA.safetensors", size_note="~430 MB"),
+]}
+
+
+def _looks_like_hub_id(source: str) -> bool:
+    return source.count("/") == 1 and not source.startswith((".", "/", "~")) and not Path(source).exists()
+
+
+def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
+    """(entry, location): a registry name (its env override first) or a local folder / hub id."""
+    if name_or_path in REGISTRY:
+        entry = REGISTRY[name_or_path]
+        if kind and entry.kind != kind:
+            raise ValueError(f"{name_or_path!r} is a {entry.kind} model, not a {kind} one")
+        override = os.environ.get(entry.env_var)
+        if override:
+            return entry, override
+        return entry, str(MODELS_DIR / entry.source) if entry.local else entry.source
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        settings = read_settings(path)
+        entry = Entry(path.name, kind or "fill", str(path), f"local model {path}",
+                      base=settings.get("base"),
+                      panel_width=settings.get("panel_width", 512),
+                      max_sequence_length=settings.get("max_sequence_length", 512))
+        return entry, str(path)
+    if _looks_like_hub_id(name_or_path):
+        return Entry(name_or_path, kind or "fill", name_or_path, f"hub model {name_or_path}"), name_or_path
+    known = ", ".join(n for n, e in REGISTRY.items() if kind is None or e.kind == kind)
+    raise ModelNotAvailable(f"unknown model {name_or_path!r}: not a registry name ({known}), "
+                            "an existing folder, or a hub id (owner/name)")
+
+
+def read_settings(path: str | Path) -> dict:
+    f = Path(path) / SETTINGS_FILE if Path(path).is_dir() else Path(path).parent / SETTINGS_FILE
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def local_snapshot(entry: Entry, location: str, download: bool | None = None) -> str:
+    """A local folder for `location`: itself if it is a folder, else the hub cache,
+    downloading only when allowed (default: unless HF_HUB_OFFLINE is set)."""
+    if Path(location).exists():
+        return location
+    if not _looks_like_hub_id(location):
+        raise ModelNotAvailable(f"{entry.name}: {location} does not exist. " + _how_to_get(entry))
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError
+
+    if download is None:
+        download = os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false", "False")
+    try:
+        return snapshot_download(location, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError):
+        if not download:
+            raise ModelNotAvailable(f"{entry.name} ({location}) is not in the local cache and downloads are off. "
+                                    + _how_to_get(entry)) from None
+    try:
+        return snapshot_download(location)
+    except GatedRepoError:
+        raise ModelNotAvailable(f"{location} is gated: accept its licence at https://huggingface.co/{location} "
+                                "and log in (`hf auth login`). " + _how_to_get(entry)) from None
+    except Exception as e:  # network errors come in many types; the message is what matters
+        raise ModelNotAvailable(f"could not download {location} ({type(e).__name__}). " + _how_to_get(entry)) from None
+
+
+def _how_to_get(entry: Entry) -> str:
+    size = f" ({entry.size_note})" if entry.size_note else ""
+    if entry.local:
+        return ("The miniature models ship with the repository in data/models/; re-clone it or "
+                "retrain them (see data/models/README.md).")
+    return (f"Download it{size} with `hf download {entry.source} --local-dir DIR`, then pass the folder "
+            f"(--base DIR / --adapter DIR) or set {entry.env_var}=DIR.")
+
+
+# --------------------------------------------------------------------------- pipelines
+def pick_device(device: str = "auto") -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA GPU is visible")
+    return device
+
+
+def pick_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
+    """bf16 on GPU (as the authors), fp32 on CPU, unless told otherwise."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+             "float16": torch.float16, "fp16": torch.float16}
+    if dtype not in table:
+        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(table)}")
+    return table[dtype]
+
+
+OFFLOAD_MODES = ("none", "model", "sequential", "group")
+
+
+def place(pipe, device: str, offload: str = "none"):
+    """Move to `device`, or offload to fit a 24 GB card: `model` (whole models move to
+    the GPU in turn), `sequential` (layer by layer, slowest, least memory), `group`
+    (transformer blocks stream in groups)."""
+    if offload not in OFFLOAD_MODES:
+        raise ValueError(f"offload must be one of {OFFLOAD_MODES}, got {offload!r}")
+    if offload == "none":
+        return pipe.to(device)
+    if not device.startswith("cuda"):
+        raise ValueError(f"--offload {offload} moves weights between CPU and GPU; it needs --device cuda")
+    if offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    elif offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=device)
+    else:
+        pipe.transformer.enable_group_offload(onload_device=torch.device(device), offload_type="block_level",
+                                              num_blocks_per_group=1)
+        for name in ("vae", "text_encoder", "text_encoder_2"):
+            getattr(pipe, name).to(device)
+    return pipe
+
+
+def load_fill_pipeline(base: str = "toy", device: str = "auto", dtype=None, offload: str = "none",
+                       download: bool | None = None):
+    """A FluxFillPipeline for `base` (registry name, folder or hub id), placed on a device."""
+    from diffusers import FluxFillPipeline
+
+    entry, location = resolve(base, kind="fill")
+    folder = local_snapshot(entry, location, download)
+    device = pick_device(device)
+    try:
+        pipe = FluxFillPipeline.from_pretrained(folder, torch_dtype=pick_dtype(dtype, device), use_safetensors=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelNotAvailable(f"{folder} is not a FluxFillPipeline folder in the diffusers layout ({e})") from None
+    pipe.set_progress_bar_config(disable=True)
+    _eval_all(pipe)
+    return place(pipe, device, offload), entry
+
+
+def load_t2i_pipeline(base: str = "toy-t2i", device: str = "auto", dtype=None, offload: str = "none",
+                      download: bool | None = None):
+    """A FluxPipeline (text-to-image) for the inversion framework."""
+    from diffusers import FluxPipeline, FluxTransformer2DModel
+
+    entry, location = resolve(base, kind="t2i")
+    folder = local_snapshot(entry, location, download)
+    device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, device)
+    try:
+        if entry.subfolder:  # the toy keeps the T2I transformer beside the Fill one
+            transformer = FluxTransformer2DModel.from_pretrained(folder, subfolder=entry.subfolder,
+                                                                 torch_dtype=torch_dtype)
+            pipe = FluxPipeline.from_pretrained(folder, transformer=transformer, torch_dtype=torch_dtype)
+        else:
+            pipe = FluxPipeline.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelNotAvailable(f"{folder} is not a FluxPipeline folder in the diffusers layout ({e})") from None
+    pipe.set_progress_bar_config(disable=True)
+    _eval_all(pipe)
+    return place(pipe, device, offload), entry
+
+
+def _eval_all(pipe) -> None:
+    """Models built from configs start in train mode (T5 dropout): inference wants eval."""
+    for component in pipe.components.values():
+        if isinstance(component, torch.nn.Module):
+            component.eval()
+
+
+# --------------------------------------------------------------------------- adapters
+def adapter_file(adapter: str, download: bool | None = None) -> tuple[Entry, Path]:
+    """(entry, safetensors file) of an adapter given by registry name, folder or file."""
+    if adapter in REGISTRY and REGISTRY[adapter].kind != "adapter":
+        raise AdapterError(f"{adapter!r} is a base model, not an adapter")
+    if adapter not in REGISTRY and not Path(adapter).expanduser().exists() and not _looks_like_hub_id(adapter):
+        known = ", ".join(n for n, e in REGISTRY.items() if e.kind == "adapter")
+        raise AdapterError(f"unknown adapter {adapter!r}: not a registry name (none, {known}), a folder or a file")
+    entry, location = resolve(adapter, kind="adapter")
+    path = Path(location).expanduser()
+    if path.is_file():
+        return entry, path
+    folder = Path(local_snapshot(entry, location, download))
+    files = [folder / entry.weight_name] if entry.weight_name else sorted(folder.glob("*.safetensors"))
+    files = [f for f in files if f.exists()]
+    if not files:
+        raise AdapterError(f"no .safetensors adapter weights in {folder}")
+    return entry, files[0]
+
+
+def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name: str) -> None:
+    """Refuse an adapter made for another base: every LoRA matrix must name a Linear of the
+    transformer with matching in/out features."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights), "pt") as f:
+            shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
+    except Exception as e:
+        raise AdapterError(f"cannot read adapter {weights}: {e}") from None
+    if any(".expert_" in k or "lora_route" in k for k in shapes):
+        raise AdapterError(f"{adapter_name} is a LoRA-MoE checkpoint; stock load_lora_weights cannot read it "
+                           "(the LoRA-MoE loader is not part of the course library yet)")
+    modules = dict(transformer.named_modules())
+    for key, shape in shapes.items():
+        for part, dim in ((".lora_A.", 1), (".lora_B.", 0)):
+            if part not in key:
+                continue
+            module_name = key.split(part)[0].removeprefix("transformer.")
+            module = modules.get(module_name)
+            if module is None:
+                raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: it targets "
+                                   f"{module_name!r}, which this model does not have")
+            want = module.in_features if dim == 1 else module.out_features
+            if shape[dim] != want:
+                raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: {module_name} has "
+                                   f"{want} features, the adapter expects {shape[dim]} (made for another base model?)")
+
+
+def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = None, scale: float = 1.0) -> str:
+    """Load a LoRA with the stock `load_lora_weights` after checking that it fits."""
+    entry, weights = adapter_file(adapter, download)
+    check_adapter_fits(pipe.transformer, weights, adapter, base_name)
+    name = entry.name.replace(".", "_").replace("-", "_")
+    pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
+    pipe.set_adapters([name], adapter_weights=[scale])
+    return name

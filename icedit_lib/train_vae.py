@@ -1,0 +1,179 @@
+"""Pretrain the miniature AutoencoderKL on ShapesWorld (issue: miniature FLUX, step 1 of 3).
+
+    python -m icedit_lib.train_vae --output-dir data/models/toy/vae --work-dir checkpoints/vae
+
+FLUX's VAE maps 8x8 pixels to 16 channels; the miniature keeps 16 channels at 4x
+(see `miniature.build_vae`). Loss: MSE + L1 on pixels in [-1, 1] plus a tiny KL, as
+a plain (GAN-free) VAE. Batches cycle through single panels, diptychs and
+right-half-masked diptychs, the three kinds of image the pipelines encode.
+
+Kill it at any time: it resumes from `--work-dir/state.safetensors` (written every
+`--checkpoint-minutes`) and, because each step's data is a function of (seed, step),
+continues exactly. At the end it measures the latent statistics (FLUX's
+`shift_factor` / `scaling_factor` normalise latents to zero mean, unit variance),
+evaluates on held-out scenes and writes the model and its card to `--output-dir`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import shapesworld as sw
+from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
+from .corpus import mask_right_half, to_pil, to_tensor, vae_batch
+from .miniature import build_vae
+
+BATCH_KINDS = ("panel", "diptych", "masked")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--output-dir", default="data/models/toy/vae")
+    p.add_argument("--work-dir", default="checkpoints/vae", help="resumable training state")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--kl-weight", type=float, default=1e-6)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--eval-every", type=int, default=2000)
+    p.add_argument("--eval-panels", type=int, default=400)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--device", default="auto")
+    return p.parse_args(argv)
+
+
+def lr_at(step: int, args) -> float:
+    """Linear warm-up, then cosine decay to 5% of the peak."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def reconstruct(vae, batch: torch.Tensor) -> torch.Tensor:
+    """Encode (posterior mean) and decode."""
+    return vae.decode(vae.encode(batch).latent_dist.mode()).sample
+
+
+@torch.no_grad()
+def evaluate_vae(vae, n_panels: int = 400, seed: int = 12345, device="cpu") -> dict:
+    """Held-out scenes: share of panels whose reconstruction parses back to the scene
+    (single panels, and both halves of diptychs), and PSNR in dB."""
+    vae.eval()
+    rng = random.Random(seed)
+    hits = {"panel": 0, "diptych": 0}
+    sq_err, count = 0.0, 0
+    failures = []
+    for start in range(0, n_panels, 16):
+        n = min(16, n_panels - start)
+        scenes = [sw.random_scene(rng, split="eval") for _ in range(2 * n)]
+        panels = to_tensor([sw.render(s) for s in scenes[:n]]).to(device)
+        diptychs = to_tensor([sw.render_diptych(a, b) for a, b in zip(scenes[:n], scenes[n:])]).to(device)
+        rec_p, rec_d = reconstruct(vae, panels), reconstruct(vae, diptychs)
+        for img, scene in zip(to_pil(rec_p), scenes[:n]):
+            ok = sw.read_scene(img).exact == scene
+            hits["panel"] += ok
+            if not ok and len(failures) < 8:
+                failures.append(sw.scene_key(scene))
+        for img, a, b in zip(to_pil(rec_d), scenes[:n], scenes[n:]):
+            hits["diptych"] += (sw.read_scene(img.crop((0, 0, 64, 64))).exact == a) + \
+                               (sw.read_scene(img.crop((64, 0, 128, 64))).exact == b)
+        for rec, ref in ((rec_p, panels), (rec_d, diptychs)):
+            sq_err += F.mse_loss((rec.clamp(-1, 1) + 1) / 2, (ref + 1) / 2, reduction="sum").item()
+            count += ref.numel()
+    vae.train()
+    return {"exact_panels": hits["panel"] / n_panels, "exact_diptych_halves": hits["diptych"] / (2 * n_panels),
+            "exact_all": (hits["panel"] + hits["diptych"]) / (3 * n_panels),
+            "psnr_db": 10 * math.log10(1.0 / (sq_err / count)), "n_panels": n_panels, "seed": seed,
+            "failed_scenes": failures}
+
+
+@torch.no_grad()
+def latent_statistics(vae, n_batches: int = 32, seed: int = 777, device="cpu") -> tuple[float, float]:
+    """Mean and std of posterior-sampled latents over the training distribution."""
+    vals = []
+    for i in range(n_batches):
+        rng, gen = step_rng(seed, i)
+        batch = vae_batch(rng, BATCH_KINDS[i % 2], 16).to(device)
+        vals.append(vae.encode(batch).latent_dist.sample(gen).flatten())
+    allv = torch.cat(vals)
+    return allv.mean().item(), allv.std().item()
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    torch.manual_seed(args.seed)
+    vae = build_vae().to(device).train()
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
+    work = Path(args.work_dir)
+    state_path = work / "state.safetensors"
+    log_path = work / "log.jsonl"
+    step, elapsed = 0, 0.0
+    if state_path.exists():
+        meta = load_training_state(state_path, vae, opt)
+        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
+        print(f"resumed from {state_path} at step {step}")
+    work.mkdir(parents=True, exist_ok=True)
+
+    last_ckpt = time.time()
+    t0 = time.time() - elapsed
+    bar = tqdm(total=args.steps, initial=step, desc="vae", dynamic_ncols=True)
+    while step < args.steps:
+        rng, gen = step_rng(args.seed, step)
+        batch = vae_batch(rng, BATCH_KINDS[step % 3], args.batch_size).to(device)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args)
+        post = vae.encode(batch).latent_dist
+        rec = vae.decode(post.sample(gen)).sample
+        loss = F.mse_loss(rec, batch) + F.l1_loss(rec, batch) + args.kl_weight * post.kl().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        if step % args.eval_every == 0 or step == args.steps:
+            ev = evaluate_vae(vae, args.eval_panels, device=device)
+            ev.update(step=step, loss=loss.item(), elapsed_s=time.time() - t0)
+            with open(log_path, "a") as f:
+                f.write(json.dumps(ev) + "\n")
+            bar.write(f"step {step}: exact {ev['exact_all']:.3f}  psnr {ev['psnr_db']:.1f} dB")
+        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
+            save_training_state(state_path, vae, opt, step, {"elapsed_s": time.time() - t0, "args": vars(args)})
+            last_ckpt = time.time()
+    bar.close()
+    return finalize(vae.eval(), args, time.time() - t0, device)
+
+
+def finalize(vae, args, wall_s: float, device) -> dict:
+    """Set FLUX's latent normalisation from data, evaluate, save model and card."""
+    mean, std = latent_statistics(vae, device=device)
+    vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
+    ev = evaluate_vae(vae, args.eval_panels, device=device)
+    out = Path(args.output_dir)
+    vae.save_pretrained(out, safe_serialization=True)
+    record = {"evaluation": ev, "steps": args.steps, "wall_s": round(wall_s, 1), "device": str(device),
+              "threads": torch.get_num_threads(), "shift_factor": mean, "scaling_factor": 1.0 / std,
+              "args": vars(args)}
+    atomic_write_text(out / "training.json", json.dumps(record, indent=2))
+    return record
+
+
+if __name__ == "__main__":
+    main()
