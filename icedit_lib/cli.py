@@ -106,8 +106,13 @@ def load_suite(path: str | Path) -> list[dict]:
 
 
 def _editor(args):
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
     from .editor import ICEditor
 
+    diffusers_logging.disable_progress_bar()  # one bar per batch is enough on a terminal
+    transformers_logging.disable_progress_bar()
     return ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device,
                                   dtype=None if args.dtype == "auto" else args.dtype, offload=args.offload)
 

@@ -69,6 +69,8 @@ class ICEditor:
     @classmethod
     def from_registry(cls, base: str = "toy", adapter: str | None = None, device: str = "auto", dtype=None,
                       offload: str = "none", download: bool | None = None) -> "ICEditor":
+        if adapter and adapter != "none":
+            registry.adapter_file(adapter, download)  # a bad adapter fails before the base loads
         pipe, entry = registry.load_fill_pipeline(base, device=device, dtype=dtype, offload=offload,
                                                   download=download)
         if adapter and adapter != "none":

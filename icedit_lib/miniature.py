@@ -111,12 +111,14 @@ def build_text_encoders(clip_vocab: int, t5_vocab: int, eos_token_id: int) -> tu
     return clip.eval(), t5.eval()
 
 
-def build_vae() -> AutoencoderKL:
-    """16 latent channels at 4x downsampling (three levels: 16, 32, 64 wide)."""
+def build_vae(downsample: int = 4) -> AutoencoderKL:
+    """16 latent channels at 4x downsampling (three levels: 16, 32, 64 wide). `downsample=8`
+    adds FLUX's fourth level: used by the tests to build FLUX-shaped tiny models."""
+    levels = {4: (16, 32, 64), 8: (16, 32, 64, 64)}[downsample]
     return AutoencoderKL(
         in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
-        down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 64), layers_per_block=1, norm_num_groups=8, sample_size=64,
+        down_block_types=("DownEncoderBlock2D",) * len(levels), up_block_types=("UpDecoderBlock2D",) * len(levels),
+        block_out_channels=levels, layers_per_block=1, norm_num_groups=8, sample_size=64,
         mid_block_add_attention=False, force_upcast=False, scaling_factor=1.0, shift_factor=0.0)
 
 
@@ -131,8 +133,8 @@ def transformer_config(fill: bool, vae_scale_factor: int = 4) -> dict:
                 guidance_embeds=True, axes_dims_rope=(8, 12, 12))
 
 
-def build_transformer(fill: bool) -> FluxTransformer2DModel:
-    return FluxTransformer2DModel(**transformer_config(fill))
+def build_transformer(fill: bool, vae_scale_factor: int = 4) -> FluxTransformer2DModel:
+    return FluxTransformer2DModel(**transformer_config(fill, vae_scale_factor))
 
 
 def build_scheduler() -> FlowMatchEulerDiscreteScheduler:
@@ -144,17 +146,17 @@ def build_scheduler() -> FlowMatchEulerDiscreteScheduler:
         base_image_seq_len=16, max_image_seq_len=256, base_shift=0.5, max_shift=1.15)
 
 
-def build_components(seed: int = 0) -> dict:
+def build_components(seed: int = 0, downsample: int = 4) -> dict:
     """Fresh (untrained) components of a miniature FluxFillPipeline, seeded."""
     torch.manual_seed(seed)
     tok, tok2 = build_clip_tokenizer(), build_t5_tokenizer()
     clip, t5 = build_text_encoders(len(tok), len(tok2), tok.eos_token_id)
-    return dict(scheduler=build_scheduler(), vae=build_vae(), text_encoder=clip, tokenizer=tok,
-                text_encoder_2=t5, tokenizer_2=tok2, transformer=build_transformer(fill=True))
+    return dict(scheduler=build_scheduler(), vae=build_vae(downsample), text_encoder=clip, tokenizer=tok,
+                text_encoder_2=t5, tokenizer_2=tok2, transformer=build_transformer(True, downsample))
 
 
-def build_fill_pipeline(seed: int = 0) -> FluxFillPipeline:
-    return FluxFillPipeline(**build_components(seed))
+def build_fill_pipeline(seed: int = 0, downsample: int = 4) -> FluxFillPipeline:
+    return FluxFillPipeline(**build_components(seed, downsample))
 
 
 def t2i_pipeline_from(fill: FluxFillPipeline, t2i_transformer: FluxTransformer2DModel) -> FluxPipeline:
@@ -173,5 +175,6 @@ def save_miniature(path: str | Path, fill: FluxFillPipeline, t2i_transformer: Fl
     the Fill one so that VAE and encoders are stored once."""
     path = Path(path)
     fill.save_pretrained(path, safe_serialization=True)
+    (path / "icedit.json").write_text(json.dumps({"panel_width": sw.PANEL, "max_sequence_length": T5_MAX_LENGTH}))
     if t2i_transformer is not None:
         t2i_transformer.save_pretrained(path / T2I_SUBFOLDER, safe_serialization=True)

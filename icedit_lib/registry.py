@@ -193,7 +193,7 @@ def load_fill_pipeline(base: str = "toy", device: str = "auto", dtype=None, offl
     folder = local_snapshot(entry, location, download)
     device = pick_device(device)
     try:
-        pipe = FluxFillPipeline.from_pretrained(folder, torch_dtype=pick_dtype(dtype, device), use_safetensors=True)
+        pipe = FluxFillPipeline.from_pretrained(folder, dtype=pick_dtype(dtype, device), use_safetensors=True)
     except (OSError, ValueError, KeyError) as e:
         raise ModelNotAvailable(f"{folder} is not a FluxFillPipeline folder in the diffusers layout ({e})") from None
     pipe.set_progress_bar_config(disable=True)
@@ -213,10 +213,10 @@ def load_t2i_pipeline(base: str = "toy-t2i", device: str = "auto", dtype=None, o
     try:
         if entry.subfolder:  # the toy keeps the T2I transformer beside the Fill one
             transformer = FluxTransformer2DModel.from_pretrained(folder, subfolder=entry.subfolder,
-                                                                 torch_dtype=torch_dtype)
-            pipe = FluxPipeline.from_pretrained(folder, transformer=transformer, torch_dtype=torch_dtype)
+                                                                 dtype=torch_dtype)
+            pipe = FluxPipeline.from_pretrained(folder, transformer=transformer, dtype=torch_dtype)
         else:
-            pipe = FluxPipeline.from_pretrained(folder, torch_dtype=torch_dtype, use_safetensors=True)
+            pipe = FluxPipeline.from_pretrained(folder, dtype=torch_dtype, use_safetensors=True)
     except (OSError, ValueError, KeyError) as e:
         raise ModelNotAvailable(f"{folder} is not a FluxPipeline folder in the diffusers layout ({e})") from None
     pipe.set_progress_bar_config(disable=True)
