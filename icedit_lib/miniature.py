@@ -178,3 +178,25 @@ def save_miniature(path: str | Path, fill: FluxFillPipeline, t2i_transformer: Fl
     (path / "icedit.json").write_text(json.dumps({"panel_width": sw.PANEL, "max_sequence_length": T5_MAX_LENGTH}))
     if t2i_transformer is not None:
         t2i_transformer.save_pretrained(path / T2I_SUBFOLDER, safe_serialization=True)
+
+
+def assemble(out_dir: str | Path, vae_dir: str | Path | None = None, seed: int = 0) -> Path:
+    """Write a miniature in the toy's layout: fresh encoders and transformers, and the
+    pretrained VAE from `vae_dir` if given. The pretraining scripts overwrite the parts
+    they train; this is their starting point."""
+    pipe = build_fill_pipeline(seed)
+    if vae_dir is not None:
+        pipe.vae = AutoencoderKL.from_pretrained(vae_dir)
+        pipe.register_modules(vae=pipe.vae)
+    save_miniature(out_dir, pipe, build_transformer(fill=False))
+    return Path(out_dir)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Assemble a miniature FLUX folder (untrained transformers).")
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--vae", default=None, help="a trained AutoencoderKL folder")
+    args = parser.parse_args()
+    print(assemble(args.out_dir, args.vae))
