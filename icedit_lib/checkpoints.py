@@ -50,9 +50,10 @@ def step_rng(seed: int, step: int) -> tuple[random.Random, torch.Generator]:
 
 def save_training_state(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                         step: int, extra: dict | None = None, ema: torch.nn.Module | None = None) -> None:
-    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    # clone: tied weights (T5 shares its embedding) would otherwise share storage, which safetensors refuses
+    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
     if ema is not None:
-        tensors.update({f"ema.{k}": v.detach().contiguous().cpu() for k, v in ema.state_dict().items()})
+        tensors.update({f"ema.{k}": v.detach().cpu().clone() for k, v in ema.state_dict().items()})
     meta = {"step": step, "extra": extra or {}}
     if optimizer is not None:
         opt = optimizer.state_dict()

@@ -30,7 +30,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, T5Config,
 from . import shapesworld as sw
 
 LATENT_CHANNELS = 16  # FLUX's
-T5_MAX_LENGTH = 64  # the pipelines' max_sequence_length for the miniature (FLUX: 512)
+T5_MAX_LENGTH = 80  # the pipelines' max_sequence_length for the miniature (FLUX: 512); fits every corpus caption
 CLIP_MAX_LENGTH = 77  # CLIP's, as in FLUX
 
 

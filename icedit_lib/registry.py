@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -53,9 +53,9 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {e.name: e for e in [
     Entry("toy", "fill", "toy", "miniature FLUX.1 Fill pretrained on ShapesWorld (this course)",
-          panel_width=64, max_sequence_length=64),
+          panel_width=64, max_sequence_length=80),
     Entry("toy-t2i", "t2i", "toy", "miniature FLUX.1 [dev] text-to-image, same folder as `toy`",
-          subfolder="transformer_t2i", panel_width=64, max_sequence_length=64),
+          subfolder="transformer_t2i", panel_width=64, max_sequence_length=80),
     Entry("flux-fill-dev", "fill", "black-forest-labs/FLUX.1-Fill-dev", "FLUX.1 Fill [dev], 12B (gated: accept the "
           "licence on the hub first)", size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
     Entry("flux-dev", "t2i", "black-forest-labs/FLUX.1-dev", "FLUX.1 [dev], 12B text-to-image (gated)",
@@ -77,10 +77,11 @@ def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
         entry = REGISTRY[name_or_path]
         if kind and entry.kind != kind:
             raise ValueError(f"{name_or_path!r} is a {entry.kind} model, not a {kind} one")
-        override = os.environ.get(entry.env_var)
-        if override:
-            return entry, override
-        return entry, str(MODELS_DIR / entry.source) if entry.local else entry.source
+        location = os.environ.get(entry.env_var) or (str(MODELS_DIR / entry.source) if entry.local else entry.source)
+        settings = read_settings(location) if Path(location).is_dir() else {}
+        if settings:  # a folder's own icedit.json wins over the registry's defaults
+            entry = replace(entry, **{k: v for k, v in settings.items() if k in ("panel_width", "max_sequence_length")})
+        return entry, location
     path = Path(name_or_path).expanduser()
     if path.exists():
         settings = read_settings(path)

@@ -6,6 +6,7 @@ import torch
 
 from icedit_lib import shapesworld as sw
 from icedit_lib.editor import ICEditor
+from icedit_lib.miniature import T5_MAX_LENGTH
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +15,7 @@ def editor(toy_dir):
 
     pipe = FluxFillPipeline.from_pretrained(toy_dir)
     pipe.set_progress_bar_config(disable=True)
-    return ICEditor(pipe, panel_width=64, max_sequence_length=64)
+    return ICEditor(pipe, panel_width=64, max_sequence_length=T5_MAX_LENGTH)
 
 
 @pytest.fixture(scope="module")

@@ -45,3 +45,40 @@ def test_train_vae_smoke_and_exact_resume(tmp_path):
     for k in resumed:
         assert torch.equal(resumed[k], straight[k]), k
     assert all(torch.isfinite(v).all() for v in resumed.values() if v.is_floating_point())
+
+
+def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
+    """Both pretraining stages run for a few steps on the real script and export in the layout."""
+    import shutil
+
+    from diffusers import FluxTransformer2DModel
+
+    from icedit_lib import pretrain_flux
+
+    model_dir = tmp_path / "toy"
+    shutil.copytree(toy_dir, model_dir)
+    common = ["--model-dir", str(model_dir), "--batch-size", "2", "--eval-every", "1000", "--eval-n", "1",
+              "--threads", "1", "--warmup", "2"]
+    rec = pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i")] + common)
+    assert rec["step"] == 2 and 0 <= rec["evaluation"]["t2i_exact"] <= 1
+    rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--work-dir", str(tmp_path / "fill")] + common)
+    assert rec["step"] == 2 and set(rec["evaluation"]) >= {"fill_copy", "fill_one_change"}
+    fill = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
+    t2i = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer_t2i")
+    assert fill.config.in_channels == 192 and t2i.config.in_channels == 64
+    state = load_file(str(tmp_path / "fill" / "state.safetensors"))
+    assert any(k.startswith("ema.") for k in state) and all(torch.isfinite(v).all() for v in state.values()
+                                                           if v.is_floating_point())
+
+
+def test_widened_fill_starts_as_the_t2i_model():
+    from icedit_lib.miniature import build_transformer
+    from icedit_lib.pretrain_flux import widen_to_fill
+
+    t2i = build_transformer(fill=False)
+    fill = widen_to_fill(t2i)
+    assert torch.equal(fill.x_embedder.weight[:, :64], t2i.x_embedder.weight)
+    assert fill.x_embedder.weight[:, 64:].abs().sum() == 0
+    x = torch.randn(1, 128, 64)
+    extra = torch.randn(1, 128, 128)
+    assert torch.allclose(fill.x_embedder(torch.cat([x, extra], -1)), t2i.x_embedder(x), atol=1e-6)

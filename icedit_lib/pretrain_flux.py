@@ -1,0 +1,412 @@
+"""Pretrain the miniature FLUX transformers on ShapesWorld: text-to-image, then Fill.
+
+    python -m icedit_lib.pretrain_flux --stage t2i  --work-dir checkpoints/t2i   # FLUX.1 [dev] stand-in
+    python -m icedit_lib.pretrain_flux --stage fill --work-dir checkpoints/fill  # FLUX.1 Fill [dev] stand-in
+
+ICEdit's premise is a DiT that already understands diptychs. FLUX learned that from web
+images; the miniature learns it from the corpus in `corpus.py`: descriptive captions of
+panels and diptychs (identical or with one change), never an imperative.
+
+Recipe (rectified flow, as FLUX / SD3):
+- x_t = (1 - t) x0 + t noise, target v = noise - x0, t = sigmoid(N(0, 1)) (logit-normal)
+  then shifted by the same resolution-dependent mu the sampler uses.
+- DiT-style zero init of every modulation (adaLN) layer and of the output projection,
+  AdamW with warm-up, an EMA of the weights (what gets exported).
+- Guidance embedding: FLUX.1 [dev] learned it by distilling classifier-free guidance. The
+  miniature is not distilled: it sees guidance values drawn from [1, 60] and learns to
+  ignore them, so any `guidance_scale` works at inference (a simplification).
+- Stage `t2i` trains the transformer and the tiny CLIP + T5 jointly (they stand in for
+  pretrained encoders; frozen from then on).
+- Stage `fill` makes the Fill model as FLUX Fill was made: the T2I weights with the input
+  layer widened to take the masked-image latents and the packed mask (new columns zero),
+  trained on inpainting: right-half masks of diptychs and random rectangles. The loss on
+  masked tokens weighs 1.0, on the others 0.1.
+
+Resumable after a kill (state every `--checkpoint-minutes`; data is a function of (seed,
+step)); `--export-only` writes the current EMA weights into the model folder.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, FluxFillPipeline, FluxPipeline, FluxTransformer2DModel
+from diffusers.pipelines.flux.pipeline_flux import calculate_shift
+from tqdm.auto import tqdm
+
+from . import miniature as mini
+from . import shapesworld as sw
+from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
+from .corpus import random_diptych, to_tensor
+
+STAGES = ("t2i", "fill")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--stage", choices=STAGES, required=True)
+    p.add_argument("--model-dir", default="data/models/toy", help="the miniature folder to read and export into")
+    p.add_argument("--work-dir", default=None, help="resumable state (default checkpoints/<stage>)")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
+    p.add_argument("--eval-every", type=int, default=2000)
+    p.add_argument("--eval-n", type=int, default=64)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
+    args = p.parse_args(argv)
+    args.work_dir = args.work_dir or f"checkpoints/{args.stage}"
+    return args
+
+
+# --------------------------------------------------------------------------- data
+def t2i_example(rng: random.Random, diptych: bool) -> tuple:
+    """(image, caption): a panel with its description, or a described diptych."""
+    if not diptych:
+        scene = sw.random_scene(rng, split="train")
+        return sw.render(scene), sw.describe_scene(scene).capitalize() + "."
+    left, edit, right = random_diptych(rng)
+    return sw.render_diptych(left, right), sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.5))
+
+
+def describe_left(rng: random.Random, scene: sw.Scene, p: float) -> bool:
+    """Describe the left panel too, sometimes: only for scenes of at most two objects, so the
+    caption fits the 77 CLIP / 64 T5 tokens and the change at its end is never truncated."""
+    return len(scene.objects) <= 2 and rng.random() < p
+
+
+def random_rect_mask(rng: random.Random, width: int, height: int, unit: int = 4) -> np.ndarray:
+    """A random axis-aligned rectangle, on the latent grid, covering 10-60% of the image."""
+    mask = np.zeros((height, width), np.float32)
+    w = rng.randrange(width // 4, int(width * 0.8) + 1, unit)
+    h = rng.randrange(height // 4, int(height * 0.8) + 1, unit)
+    x, y = rng.randrange(0, width - w + 1, unit), rng.randrange(0, height - h + 1, unit)
+    mask[y:y + h, x:x + w] = 1.0
+    return mask
+
+
+def fill_example(rng: random.Random, kind: str) -> tuple:
+    """(image, mask, caption) for one Fill training example of `kind`:
+    `right` (a diptych, right half masked: the in-context layout), `rect_diptych` or `rect_panel`."""
+    if kind == "rect_panel":
+        scene = sw.random_scene(rng, split="train")
+        return sw.render(scene), random_rect_mask(rng, 64, 64), sw.describe_scene(scene).capitalize() + "."
+    left, edit, right = random_diptych(rng)
+    caption = sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.25))
+    if kind == "right":
+        mask = np.zeros((64, 128), np.float32)
+        mask[:, 64:] = 1.0
+    else:
+        mask = random_rect_mask(rng, 128, 64)
+    return sw.render_diptych(left, right), mask, caption
+
+
+# --------------------------------------------------------------------------- model
+def zero_init_modulation(transformer: FluxTransformer2DModel) -> None:
+    """adaLN-Zero (DiT): zero the modulation layers and the output projection, so every
+    block starts as the identity and the model starts by predicting zero."""
+    for name, module in transformer.named_modules():
+        if name.endswith(("norm1.linear", "norm1_context.linear", "norm.linear", "norm_out.linear")) or \
+                name == "proj_out":
+            torch.nn.init.zeros_(module.weight)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+
+
+def widen_to_fill(t2i: FluxTransformer2DModel) -> FluxTransformer2DModel:
+    """The Fill transformer from the T2I one: same weights, input layer widened from 4C to
+    8C + 4 s^2 channels with the new columns zero (the model starts as the T2I model)."""
+    fill = mini.build_transformer(fill=True)
+    state = t2i.state_dict()
+    w = state.pop("x_embedder.weight")
+    missing, unexpected = fill.load_state_dict(state, strict=False)
+    assert missing == ["x_embedder.weight"] and not unexpected, (missing, unexpected)
+    with torch.no_grad():
+        fill.x_embedder.weight.zero_()
+        fill.x_embedder.weight[:, : w.shape[1]] = w
+    return fill
+
+
+class Trainable(torch.nn.Module):
+    """The modules a stage trains, under one name for checkpoints and the EMA."""
+
+    def __init__(self, transformer, text_encoder=None, text_encoder_2=None):
+        super().__init__()
+        self.transformer = transformer
+        self.text_encoder = text_encoder
+        self.text_encoder_2 = text_encoder_2
+
+
+def build_stage(args, device):
+    """(pipeline with every component, Trainable) for a fresh start of the stage."""
+    model_dir = Path(args.model_dir)
+    vae = AutoencoderKL.from_pretrained(model_dir / "vae").to(device).eval().requires_grad_(False)
+    if args.stage == "t2i":
+        torch.manual_seed(args.seed)
+        tok, tok2 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
+        clip, t5 = mini.build_text_encoders(len(tok), len(tok2), tok.eos_token_id)
+        transformer = mini.build_transformer(fill=False)
+        zero_init_modulation(transformer)
+        pipe = FluxPipeline(scheduler=mini.build_scheduler(), vae=vae, text_encoder=clip.train(), tokenizer=tok,
+                            text_encoder_2=t5.train(), tokenizer_2=tok2, transformer=transformer)
+        trainable = Trainable(transformer, clip, t5)
+    else:
+        base = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
+            model_dir, subfolder=mini.T2I_SUBFOLDER))
+        transformer = widen_to_fill(base.transformer)
+        pipe = FluxFillPipeline(scheduler=base.scheduler, vae=vae, text_encoder=base.text_encoder.eval(),
+                                tokenizer=base.tokenizer, text_encoder_2=base.text_encoder_2.eval(),
+                                tokenizer_2=base.tokenizer_2, transformer=transformer)
+        for enc in (pipe.text_encoder, pipe.text_encoder_2):
+            enc.requires_grad_(False)
+        trainable = Trainable(transformer)
+    pipe.to(device)
+    return pipe, trainable.to(device).train()
+
+
+# --------------------------------------------------------------------------- one step
+def encode_images(pipe, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Images in [-1, 1] -> normalised latents, as the pipelines do (sampled posterior)."""
+    post = pipe.vae.encode(images).latent_dist
+    return (post.sample(generator) - pipe.vae.config.shift_factor) * pipe.vae.config.scaling_factor
+
+
+def shifted_logit_normal(n: int, seq_len: int, scheduler_config, generator) -> torch.Tensor:
+    """t = sigmoid(N(0,1)), then the sampler's time shift for this many image tokens."""
+    mu = calculate_shift(seq_len, scheduler_config.base_image_seq_len, scheduler_config.max_image_seq_len,
+                         scheduler_config.base_shift, scheduler_config.max_shift)
+    t = torch.sigmoid(torch.randn(n, generator=generator))
+    return math.exp(mu) / (math.exp(mu) + (1 / t - 1))
+
+
+def training_loss(pipe, args, step: int, device) -> torch.Tensor:
+    rng, gen = step_rng(args.seed, step)
+    b = args.batch_size
+    if args.stage == "t2i":
+        examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(b)]
+        masks = None
+    else:
+        kind = ("right", "right", "rect_diptych", "rect_panel")[step % 4]
+        examples = [fill_example(rng, kind) for _ in range(b)]
+        masks = torch.from_numpy(np.stack([e[1] for e in examples]))[:, None].to(device)
+    images = to_tensor([e[0] for e in examples]).to(device)
+    captions = [e[-1] for e in examples]
+    height, width = images.shape[-2:]
+    with torch.no_grad():
+        x0 = encode_images(pipe, images, gen)
+    c, lh, lw = x0.shape[1:]
+    packed_x0 = pipe._pack_latents(x0, b, c, lh, lw)
+    noise = torch.randn(packed_x0.shape, generator=gen).to(device)
+    t = shifted_logit_normal(b, packed_x0.shape[1], pipe.scheduler.config, gen).to(device)
+    xt = (1 - t[:, None, None]) * packed_x0 + t[:, None, None] * noise
+    prompt_embeds, pooled, text_ids = pipe.encode_prompt(prompt=captions, prompt_2=None, device=device,
+                                                         max_sequence_length=mini.T5_MAX_LENGTH)
+    img_ids = pipe._prepare_latent_image_ids(b, lh // 2, lw // 2, device, xt.dtype)
+    hidden = xt
+    if masks is not None:
+        with torch.no_grad():  # the pipeline's own conditioning: masked image latents + packed mask
+            mask_packed, masked_latents = pipe.prepare_mask_latents(masks, images * (1 - masks), b, c, 1, height,
+                                                                    width, xt.dtype, device, gen)
+        hidden = torch.cat([xt, masked_latents, mask_packed], dim=-1)
+    guidance = torch.empty(b).uniform_(1.0, 60.0, generator=gen).to(device)
+    pred = pipe.transformer(hidden_states=hidden, timestep=t, guidance=guidance, pooled_projections=pooled,
+                            encoder_hidden_states=prompt_embeds, txt_ids=text_ids, img_ids=img_ids,
+                            return_dict=False)[0]
+    err = (pred - (noise - packed_x0)).pow(2).mean(-1)  # per token
+    if masks is None:
+        return err.mean()
+    masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is
+    weight = masked_tokens + args.unmasked_weight * (1 - masked_tokens)
+    return (err * weight).sum() / weight.sum()
+
+
+def lr_at(step: int, args) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# --------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28) -> dict:
+    """Held-out scenes: generate a panel from each scene's caption, parse it back. Returns
+    the exact-match share and per-attribute accuracy (background, style, cell occupancy,
+    and shape / color / size of objects in the right cells)."""
+    rng = random.Random(seed)
+    scenes = [sw.random_scene(rng, split="eval") for _ in range(n)]
+    hits = {k: 0 for k in ("exact", "background", "style", "cells", "shape", "color", "size")}
+    n_obj = 0
+    for i, scene in enumerate(scenes):
+        img = pipe(sw.describe_scene(scene).capitalize() + ".", height=64, width=64, num_inference_steps=steps,
+                   guidance_scale=3.5, max_sequence_length=mini.T5_MAX_LENGTH,
+                   generator=torch.Generator("cpu").manual_seed(i)).images[0]
+        reading = sw.read_scene(img)
+        hits["exact"] += reading.exact == scene
+        got = reading.scene
+        if got is None:
+            n_obj += len(scene.objects)
+            continue
+        hits["background"] += got.background == scene.background
+        hits["style"] += got.style == scene.style
+        hits["cells"] += {o.cell for o in got.objects} == {o.cell for o in scene.objects}
+        for o in scene.objects:
+            n_obj += 1
+            g = got.object_at(o.cell)
+            if g is not None:
+                hits["shape"] += g.shape == o.shape
+                hits["color"] += g.color == o.color
+                hits["size"] += g.size == o.size
+    out = {k: v / n for k, v in hits.items() if k not in ("shape", "color", "size")}
+    out.update({k: hits[k] / max(1, n_obj) for k in ("shape", "color", "size")})
+    return {"t2i_" + k: v for k, v in out.items()} | {"n": n, "seed": seed, "steps": steps}
+
+
+@torch.no_grad()
+def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28) -> dict:
+    """Held-out diptychs, right half masked: copy (caption "exactly the same") and
+    one-change (descriptive caption of the change) success, parsed from the right half."""
+    from .editor import ICEditor
+
+    editor = ICEditor(pipe, panel_width=sw.PANEL, max_sequence_length=mini.T5_MAX_LENGTH)
+    rng = random.Random(seed)
+    copy_ok = change_ok = 0
+    per_type: dict[str, list[int]] = {}
+    for i in range(n):
+        pair = sw.random_pair(rng, split="eval")
+        source = sw.render(pair.source)
+        same = sw.diptych_caption(pair.source, None)
+        changed = sw.diptych_caption(pair.source, pair.edit)
+        for caption, target, is_copy in ((same, pair.source, True), (changed, pair.target, False)):
+            editor_prompt = caption  # the caption is the whole prompt: direct mode
+            out = editor.edit(source, editor_prompt, seed=i, steps=steps, guidance=30.0, prompt_mode="direct").image
+            ok = sw.read_scene(out).exact == target
+            if is_copy:
+                copy_ok += ok
+            else:
+                change_ok += ok
+                per_type.setdefault(pair.edit.kind, []).append(int(ok))
+    return {"fill_copy": copy_ok / n, "fill_one_change": change_ok / n,
+            "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
+            "n": n, "seed": seed, "steps": steps}
+
+
+# --------------------------------------------------------------------------- main
+def export(pipe, ema: Trainable, args, record: dict) -> None:
+    """Write the EMA weights into the model folder (diffusers layout) with a record."""
+    out = Path(args.model_dir)
+    if args.stage == "t2i":
+        ema.transformer.save_pretrained(out / mini.T2I_SUBFOLDER, safe_serialization=True)
+        ema.text_encoder.save_pretrained(out / "text_encoder", safe_serialization=True)
+        ema.text_encoder_2.save_pretrained(out / "text_encoder_2", safe_serialization=True)
+        pipe.tokenizer.save_pretrained(out / "tokenizer")
+        pipe.tokenizer_2.save_pretrained(out / "tokenizer_2")
+    else:
+        ema.transformer.save_pretrained(out / "transformer", safe_serialization=True)
+    atomic_write_text(out / f"training_{args.stage}.json", json.dumps(record, indent=2))
+
+
+def eval_pipeline(pipe, ema: Trainable, args):
+    """A pipeline over the EMA weights, in eval mode, for sampling."""
+    components = dict(pipe.components)
+    components["transformer"] = ema.transformer
+    if args.stage == "t2i":
+        components.update(text_encoder=ema.text_encoder, text_encoder_2=ema.text_encoder_2)
+    cls = FluxPipeline if args.stage == "t2i" else FluxFillPipeline
+    sampler = cls(**components)
+    sampler.set_progress_bar_config(disable=True)
+    for m in (sampler.transformer, sampler.text_encoder, sampler.text_encoder_2):
+        m.eval()
+    return sampler
+
+
+def evaluate(pipe, ema, args) -> dict:
+    sampler = eval_pipeline(pipe, ema, args)
+    result = (evaluate_t2i if args.stage == "t2i" else evaluate_fill)(sampler, n=args.eval_n)
+    for m in (ema.transformer, ema.text_encoder, ema.text_encoder_2):
+        if m is not None:
+            m.train()
+    return result
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    pipe, model = build_stage(args, device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    work = Path(args.work_dir)
+    state_path, log_path = work / "state.safetensors", work / "log.jsonl"
+    step, elapsed = 0, 0.0
+    if state_path.exists():
+        meta = load_training_state(state_path, model, opt, ema=ema)
+        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
+        print(f"resumed {args.stage} from {state_path} at step {step}")
+    elif args.export_only:
+        raise SystemExit(f"nothing to export: {state_path} does not exist")
+    work.mkdir(parents=True, exist_ok=True)
+
+    def record(ev: dict | None) -> dict:
+        return {"stage": args.stage, "step": step, "wall_s": round(time.time() - t0, 1), "device": device,
+                "threads": torch.get_num_threads(), "evaluation": ev, "args": vars(args)}
+
+    t0 = time.time() - elapsed
+    if args.export_only:
+        rec = record(evaluate(pipe, ema, args))
+        export(pipe, ema, args, rec)
+        return rec
+    last_ckpt = time.time()
+    bar = tqdm(total=args.steps, initial=step, desc=args.stage, dynamic_ncols=True)
+    while step < args.steps:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args)
+        loss = training_loss(pipe, args, step, device)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - args.ema)
+        step += 1
+        bar.update(1)
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": time.time() - t0}) + "\n")
+        if step % args.eval_every == 0:
+            ev = evaluate(pipe, ema, args)
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "eval": ev}) + "\n")
+            bar.write(f"step {step}: {ev}")
+        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
+            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0}, ema=ema)
+            last_ckpt = time.time()
+        if args.export_every and step % args.export_every == 0:
+            export(pipe, ema, args, record(None))
+    bar.close()
+    rec = record(evaluate(pipe, ema, args))
+    export(pipe, ema, args, rec)
+    return rec
+
+
+if __name__ == "__main__":
+    main()
