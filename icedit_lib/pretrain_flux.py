@@ -64,6 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
+    p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=2000)
     p.add_argument("--eval-n", type=int, default=64)
     p.add_argument("--threads", type=int, default=0)
@@ -388,7 +389,7 @@ def main(argv=None) -> dict:
                 pe.lerp_(pm, 1 - args.ema)
         step += 1
         bar.update(1)
-        if step % 25 == 0:
+        if step % args.log_every == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
             with open(log_path, "a") as f:
                 f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": time.time() - t0}) + "\n")
