@@ -49,12 +49,28 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
                    help="GPU memory savers for the 12B model")
 
 
+def _add_generate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", default="toy-t2i", help="toy-t2i | flux-dev | a local folder")
+    p.add_argument("--steps", type=_positive_int, default=28)
+    p.add_argument("--guidance", type=float, default=3.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icedit", description="In-Context Edit (ICEdit), rebuilt for a course.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("render", help="render a ShapesWorld scene JSON to a PNG (pixel-exact)")
     p.add_argument("--scene", required=True)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("generate", help="text-to-image: a panel from a scene's caption (miniature T2I)")
+    p.add_argument("--scene", required=True)
+    p.add_argument("--out", required=True)
+    _add_generate_options(p)
+    p = sub.add_parser("generate-batch", help="text-to-image for every scene of a JSON-lines file")
+    p.add_argument("--scenes", required=True, help="JSON lines, each a scene (or a row with a 'scene' field)")
+    p.add_argument("--out-dir", required=True)
+    _add_generate_options(p)
     p = sub.add_parser("edit", help="edit one image with an instruction")
     p.add_argument("--image", required=True)
     p.add_argument("--instruction", required=True)
@@ -76,6 +92,63 @@ def cmd_render(args) -> None:
     if not path.is_file():
         raise SceneError(f"no such scene file: {path}")
     save_image(render(Scene.from_json(path.read_text())), args.out)
+
+
+def _read_scenes(path: Path) -> list:
+    from .shapesworld import Scene, SceneError
+
+    if not path.is_file():
+        raise SceneError(f"no such scenes file: {path}")
+    scenes = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SceneError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            scenes.append(Scene.from_dict(row.get("scene", row) if isinstance(row, dict) else row))
+    if not scenes:
+        raise SceneError(f"{path} holds no scenes")
+    return scenes
+
+
+def _generate(args, scenes: list, outputs: list[Path]) -> None:
+    """T2I from each scene's caption (the project's own caption function), atomically saved."""
+    import torch
+    from diffusers.utils import logging as diffusers_logging
+
+    from .images import save_image
+    from .registry import load_t2i_pipeline
+    from .shapesworld import describe_scene
+
+    diffusers_logging.disable_progress_bar()
+    pipe, entry = load_t2i_pipeline(args.base, device=args.device)
+    size = entry.panel_width
+    for i, (scene, out) in enumerate(tqdm(list(zip(scenes, outputs)), desc="generating", unit="image",
+                                          disable=len(scenes) == 1)):
+        image = pipe(describe_scene(scene).capitalize() + ".", height=size, width=size,
+                     num_inference_steps=args.steps, guidance_scale=args.guidance,
+                     max_sequence_length=entry.max_sequence_length,
+                     generator=torch.Generator("cpu").manual_seed(args.seed + i)).images[0]
+        save_image(image, out)
+
+
+def cmd_generate(args) -> None:
+    from .images import check_output_path
+    from .shapesworld import Scene, SceneError
+
+    check_output_path(args.out)
+    path = Path(args.scene)
+    if not path.is_file():
+        raise SceneError(f"no such scene file: {path}")
+    _generate(args, [Scene.from_json(path.read_text())], [Path(args.out)])
+
+
+def cmd_generate_batch(args) -> None:
+    scenes = _read_scenes(Path(args.scenes))
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _generate(args, scenes, [out / f"{i:05d}.png" for i in range(len(scenes))])
 
 
 def load_suite(path: str | Path) -> list[dict]:
@@ -146,7 +219,8 @@ def cmd_edit_batch(args) -> None:
         save_image(result.image, out / f"{row['id']}.png")
 
 
-COMMANDS = {"render": cmd_render, "edit": cmd_edit, "edit-batch": cmd_edit_batch}
+COMMANDS = {"render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
+            "edit": cmd_edit, "edit-batch": cmd_edit_batch}
 
 
 def main(argv=None) -> int:

@@ -131,3 +131,19 @@ def test_edit_batch(toy_env, tmp_path, capsys):
 def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "icedit_lib.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "edit-batch" in out.stdout
+
+
+def test_generate_and_generate_batch(toy_env, tmp_path, capsys):
+    scene = sw.random_scene(__import__("random").Random(0))
+    (tmp_path / "s.json").write_text(scene.to_json())
+    code, err = run(capsys, "generate", "--scene", tmp_path / "s.json", "--out", tmp_path / "g.png", "--steps", 2)
+    assert code == 0, err
+    assert Image.open(tmp_path / "g.png").size == (64, 64)
+    (tmp_path / "scenes.jsonl").write_text(scene.to_json() + "\n" + json.dumps({"scene": scene.to_dict()}) + "\n")
+    code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "scenes.jsonl", "--out-dir", tmp_path / "g",
+                    "--steps", 1)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["00000.png", "00001.png"]
+    (tmp_path / "bad.jsonl").write_text("{not json\n")
+    code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "bad.jsonl", "--out-dir", tmp_path / "g2")
+    assert code == 2 and "not valid JSON" in err
