@@ -70,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
+    p.add_argument("--continue-from-export", action="store_true",
+                   help="no state in --work-dir: continue from the weights exported in --model-dir (a new "
+                        "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
     args = p.parse_args(argv)
     args.work_dir = args.work_dir or f"checkpoints/{args.stage}"
     return args
@@ -322,6 +325,24 @@ def export(pipe, ema: Trainable, args, record: dict) -> None:
     atomic_write_text(out / f"training_{args.stage}.json", json.dumps(record, indent=2))
 
 
+def load_export(model: Trainable, args, device) -> tuple[int, float]:
+    """Load the weights `export` wrote (the EMA) into `model`; return (step, wall seconds) so far."""
+    from transformers import CLIPTextModel, T5EncoderModel
+
+    out = Path(args.model_dir)
+    record_path = out / f"training_{args.stage}.json"
+    if not record_path.exists():
+        raise SystemExit(f"--continue-from-export: {record_path} does not exist (nothing was exported)")
+    record = json.loads(record_path.read_text())
+    sub = mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer"
+    model.transformer.load_state_dict(FluxTransformer2DModel.from_pretrained(out, subfolder=sub).state_dict())
+    if args.stage == "t2i":
+        model.text_encoder.load_state_dict(CLIPTextModel.from_pretrained(out / "text_encoder").state_dict())
+        model.text_encoder_2.load_state_dict(T5EncoderModel.from_pretrained(out / "text_encoder_2").state_dict())
+    model.to(device)
+    return record["step"], record["wall_s"]
+
+
 def eval_pipeline(pipe, ema: Trainable, args):
     """A pipeline over the EMA weights, in eval mode, for sampling."""
     components = dict(pipe.components)
@@ -357,10 +378,17 @@ def main(argv=None) -> dict:
     work = Path(args.work_dir)
     state_path, log_path = work / "state.safetensors", work / "log.jsonl"
     step, elapsed = 0, 0.0
+    rewarm_from = 0  # a fresh optimizer on trained weights warms up again from this step
     if state_path.exists():
         meta = load_training_state(state_path, model, opt, ema=ema)
         step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
+        rewarm_from = meta["extra"].get("rewarm_from", 0)
         print(f"resumed {args.stage} from {state_path} at step {step}")
+    elif args.continue_from_export:
+        step, elapsed = load_export(model, args, device)
+        ema.load_state_dict(model.state_dict())
+        rewarm_from = step
+        print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
     elif args.export_only:
         raise SystemExit(f"nothing to export: {state_path} does not exist")
     work.mkdir(parents=True, exist_ok=True)
@@ -378,7 +406,7 @@ def main(argv=None) -> dict:
     bar = tqdm(total=args.steps, initial=step, desc=args.stage, dynamic_ncols=True)
     while step < args.steps:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+            g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
         loss = training_loss(pipe, args, step, device)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -399,7 +427,8 @@ def main(argv=None) -> dict:
                 f.write(json.dumps({"step": step, "eval": ev}) + "\n")
             bar.write(f"step {step}: {ev}")
         if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0}, ema=ema)
+            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
+                                                               "rewarm_from": rewarm_from}, ema=ema)
             last_ckpt = time.time()
         if args.export_every and step % args.export_every == 0:
             export(pipe, ema, args, record(None))

@@ -1,0 +1,56 @@
+"""Sampling speed of the miniature: a 28-step 128 x 64 diptych edit at batch 1 (issue target: < 0.3 s on
+the 2-core CPU). Writes benchmarks/results/sampling_speed.json.
+
+    python benchmarks/sampling_speed.py [--threads 1 2] [--repeats 10]
+
+Untrained and trained weights time the same: only the sizes matter.
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from icedit_lib import shapesworld as sw
+from icedit_lib.checkpoints import atomic_write_text
+from icedit_lib.editor import ICEditor
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", default="toy")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--steps", type=int, default=28)
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "sampling_speed.json"))
+    args = p.parse_args(argv)
+    editor = ICEditor.from_registry(args.base, device="cpu")
+    source = sw.render(sw.random_scene(random.Random(0)))
+    results = {}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        editor.edit(source, "make the red circle blue", steps=args.steps)  # warm-up
+        times = []
+        for i in range(args.repeats):
+            t = time.perf_counter()
+            editor.edit(source, "make the red circle blue", seed=i, steps=args.steps)
+            times.append(time.perf_counter() - t)
+        results[f"threads_{threads}"] = {"median_s": statistics.median(times), "min_s": min(times),
+                                         "max_s": max(times), "repeats": args.repeats}
+        print(f"{threads} thread(s): median {statistics.median(times):.3f} s per {args.steps}-step edit")
+    record = {"what": f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
+                      "transformer steps + decode)", "base": args.base, "results": results,
+              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                          "torch": torch.__version__},
+              "command": "python benchmarks/sampling_speed.py " + " ".join(argv or [])}
+    atomic_write_text(args.out, json.dumps(record, indent=2))
+    return record
+
+
+if __name__ == "__main__":
+    main()
