@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-unit test-notebooks lab clean
+.PHONY: venv demo test test-unit test-notebooks notebooks lab clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test-unit: venv
 
 test-notebooks: venv
 	ICEDIT_SMOKE=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks
+
+# Re-execute every notebook in place, full size, so committed outputs match the committed code and models.
+notebooks: venv
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

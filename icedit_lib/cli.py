@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", required=True, help="JSON lines, each a scene (or a row with a 'scene' field)")
     p.add_argument("--out-dir", required=True)
     _add_generate_options(p)
+    p = sub.add_parser("eval-pretrained", help="score the miniature's VAE / T2I / Fill on held-out scenes")
+    p.add_argument("--part", choices=("vae", "t2i", "fill"), required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--n", type=_positive_int, default=64)
+    p.add_argument("--base", default="toy")
+    p.add_argument("--device", default="auto")
     p = sub.add_parser("edit", help="edit one image with an instruction")
     p.add_argument("--image", required=True)
     p.add_argument("--instruction", required=True)
@@ -219,7 +225,13 @@ def cmd_edit_batch(args) -> None:
         save_image(result.image, out / f"{row['id']}.png")
 
 
-COMMANDS = {"render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
+def cmd_eval_pretrained(args) -> None:
+    from .pretrain_eval import run
+
+    print(json.dumps(run(args.part, args.out_dir, args.n, args.base, args.device), indent=2))
+
+
+COMMANDS = {"eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
             "edit": cmd_edit, "edit-batch": cmd_edit_batch}
 
 

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import AutoencoderKL, FluxFillPipeline, FluxPipeline, FluxTransformer2DModel
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 from tqdm.auto import tqdm
@@ -46,6 +45,7 @@ from . import miniature as mini
 from . import shapesworld as sw
 from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
 from .corpus import random_diptych, to_tensor
+from .pretrain_eval import evaluate_fill, evaluate_t2i
 
 STAGES = ("t2i", "fill")
 
@@ -244,70 +244,6 @@ def lr_at(step: int, args) -> float:
         return args.lr * (step + 1) / args.warmup
     progress = (step - args.warmup) / max(1, args.steps - args.warmup)
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-# --------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28) -> dict:
-    """Held-out scenes: generate a panel from each scene's caption, parse it back. Returns
-    the exact-match share and per-attribute accuracy (background, style, cell occupancy,
-    and shape / color / size of objects in the right cells)."""
-    rng = random.Random(seed)
-    scenes = [sw.random_scene(rng, split="eval") for _ in range(n)]
-    hits = {k: 0 for k in ("exact", "background", "style", "cells", "shape", "color", "size")}
-    n_obj = 0
-    for i, scene in enumerate(scenes):
-        img = pipe(sw.describe_scene(scene).capitalize() + ".", height=64, width=64, num_inference_steps=steps,
-                   guidance_scale=3.5, max_sequence_length=mini.T5_MAX_LENGTH,
-                   generator=torch.Generator("cpu").manual_seed(i)).images[0]
-        reading = sw.read_scene(img)
-        hits["exact"] += reading.exact == scene
-        got = reading.scene
-        if got is None:
-            n_obj += len(scene.objects)
-            continue
-        hits["background"] += got.background == scene.background
-        hits["style"] += got.style == scene.style
-        hits["cells"] += {o.cell for o in got.objects} == {o.cell for o in scene.objects}
-        for o in scene.objects:
-            n_obj += 1
-            g = got.object_at(o.cell)
-            if g is not None:
-                hits["shape"] += g.shape == o.shape
-                hits["color"] += g.color == o.color
-                hits["size"] += g.size == o.size
-    out = {k: v / n for k, v in hits.items() if k not in ("shape", "color", "size")}
-    out.update({k: hits[k] / max(1, n_obj) for k in ("shape", "color", "size")})
-    return {"t2i_" + k: v for k, v in out.items()} | {"n": n, "seed": seed, "steps": steps}
-
-
-@torch.no_grad()
-def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28) -> dict:
-    """Held-out diptychs, right half masked: copy (caption "exactly the same") and
-    one-change (descriptive caption of the change) success, parsed from the right half."""
-    from .editor import ICEditor
-
-    editor = ICEditor(pipe, panel_width=sw.PANEL, max_sequence_length=mini.T5_MAX_LENGTH)
-    rng = random.Random(seed)
-    copy_ok = change_ok = 0
-    per_type: dict[str, list[int]] = {}
-    for i in range(n):
-        pair = sw.random_pair(rng, split="eval")
-        source = sw.render(pair.source)
-        same = sw.diptych_caption(pair.source, None)
-        changed = sw.diptych_caption(pair.source, pair.edit)
-        for caption, target, is_copy in ((same, pair.source, True), (changed, pair.target, False)):
-            editor_prompt = caption  # the caption is the whole prompt: direct mode
-            out = editor.edit(source, editor_prompt, seed=i, steps=steps, guidance=30.0, prompt_mode="direct").image
-            ok = sw.read_scene(out).exact == target
-            if is_copy:
-                copy_ok += ok
-            else:
-                change_ok += ok
-                per_type.setdefault(pair.edit.kind, []).append(int(ok))
-    return {"fill_copy": copy_ok / n, "fill_one_change": change_ok / n,
-            "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
-            "n": n, "seed": seed, "steps": steps}
 
 
 # --------------------------------------------------------------------------- main

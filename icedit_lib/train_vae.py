@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import shapesworld as sw
 from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
-from .corpus import mask_right_half, to_pil, to_tensor, vae_batch
+from .corpus import vae_batch
 from .miniature import build_vae
+from .pretrain_eval import evaluate_vae
 
 BATCH_KINDS = ("panel", "diptych", "masked")
 
@@ -59,45 +57,6 @@ def lr_at(step: int, args) -> float:
         return args.lr * (step + 1) / args.warmup
     progress = (step - args.warmup) / max(1, args.steps - args.warmup)
     return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-@torch.no_grad()
-def reconstruct(vae, batch: torch.Tensor) -> torch.Tensor:
-    """Encode (posterior mean) and decode."""
-    return vae.decode(vae.encode(batch).latent_dist.mode()).sample
-
-
-@torch.no_grad()
-def evaluate_vae(vae, n_panels: int = 400, seed: int = 12345, device="cpu") -> dict:
-    """Held-out scenes: share of panels whose reconstruction parses back to the scene
-    (single panels, and both halves of diptychs), and PSNR in dB."""
-    vae.eval()
-    rng = random.Random(seed)
-    hits = {"panel": 0, "diptych": 0}
-    sq_err, count = 0.0, 0
-    failures = []
-    for start in range(0, n_panels, 16):
-        n = min(16, n_panels - start)
-        scenes = [sw.random_scene(rng, split="eval") for _ in range(2 * n)]
-        panels = to_tensor([sw.render(s) for s in scenes[:n]]).to(device)
-        diptychs = to_tensor([sw.render_diptych(a, b) for a, b in zip(scenes[:n], scenes[n:])]).to(device)
-        rec_p, rec_d = reconstruct(vae, panels), reconstruct(vae, diptychs)
-        for img, scene in zip(to_pil(rec_p), scenes[:n]):
-            ok = sw.read_scene(img).exact == scene
-            hits["panel"] += ok
-            if not ok and len(failures) < 8:
-                failures.append(sw.scene_key(scene))
-        for img, a, b in zip(to_pil(rec_d), scenes[:n], scenes[n:]):
-            hits["diptych"] += (sw.read_scene(img.crop((0, 0, 64, 64))).exact == a) + \
-                               (sw.read_scene(img.crop((64, 0, 128, 64))).exact == b)
-        for rec, ref in ((rec_p, panels), (rec_d, diptychs)):
-            sq_err += F.mse_loss((rec.clamp(-1, 1) + 1) / 2, (ref + 1) / 2, reduction="sum").item()
-            count += ref.numel()
-    vae.train()
-    return {"exact_panels": hits["panel"] / n_panels, "exact_diptych_halves": hits["diptych"] / (2 * n_panels),
-            "exact_all": (hits["panel"] + hits["diptych"]) / (3 * n_panels),
-            "psnr_db": 10 * math.log10(1.0 / (sq_err / count)), "n_panels": n_panels, "seed": seed,
-            "failed_scenes": failures}
 
 
 @torch.no_grad()

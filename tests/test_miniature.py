@@ -4,7 +4,6 @@ import string
 import torch
 
 from icedit_lib import miniature as mini
-from icedit_lib import shapesworld as sw
 from icedit_lib.diptych import make_prompt
 
 

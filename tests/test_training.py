@@ -103,3 +103,13 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path):
     state = load_file(str(tmp_path / "b" / "state.safetensors"))
     diffs = [(state[f"model.transformer.{k}"] - v).abs().max().item() for k, v in exported.items()]
     assert 0 < max(diffs) < 0.01  # one small optimizer step away from the exported weights, not a fresh init
+
+
+def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
+    from icedit_lib.cli import main
+
+    for part in ("vae", "t2i", "fill"):
+        assert main(["eval-pretrained", "--part", part, "--out-dir", str(tmp_path / part), "--n", "2"]) == 0
+        metrics = json.loads((tmp_path / part / "metrics.json").read_text())
+        assert metrics["part"] == part
+        assert list((tmp_path / part / "images").glob("*.png"))
