@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", required=True, help="JSON lines, each a scene (or a row with a 'scene' field)")
     p.add_argument("--out-dir", required=True)
     _add_generate_options(p)
+    p = sub.add_parser("eval", help="edit and score a ShapesWorld suite (success, L1, L1 kept; per edit type)")
+    p.add_argument("--suite", required=True)
+    p.add_argument("--out-dir", required=True)
+    _add_edit_options(p)
     p = sub.add_parser("eval-pretrained", help="score the miniature's VAE / T2I / Fill on held-out scenes")
     p.add_argument("--part", choices=("vae", "t2i", "fill"), required=True)
     p.add_argument("--out-dir", required=True)
@@ -225,13 +229,25 @@ def cmd_edit_batch(args) -> None:
         save_image(result.image, out / f"{row['id']}.png")
 
 
+def cmd_eval(args) -> None:
+    from .evaluation import evaluate_suite, scoring_rows
+
+    scoring_rows(load_suite(args.suite))  # a suite that cannot be scored fails before the model loads
+    result = evaluate_suite(_editor(args), args.suite, args.out_dir, seed=args.seed, steps=args.steps,
+                            guidance=args.guidance, prompt_mode=args.prompt,
+                            options={"base": args.base, "adapter": args.adapter})
+    overall = result["summary"]["overall"]
+    print(f"success {overall['success']:.1%}  L1 {overall['l1']:.4f}  L1 kept {overall['l1_kept']:.4f}  "
+          f"({overall['n']} edits) -> {args.out_dir}")
+
+
 def cmd_eval_pretrained(args) -> None:
     from .pretrain_eval import run
 
     print(json.dumps(run(args.part, args.out_dir, args.n, args.base, args.device), indent=2))
 
 
-COMMANDS = {"eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
+COMMANDS = {"eval": cmd_eval, "eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
             "edit": cmd_edit, "edit-batch": cmd_edit_batch}
 
 
@@ -239,13 +255,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .diptych import InstructionError
     from .images import ImageInputError
+    from .evaluation import SuiteScoringError
     from .registry import AdapterError, ModelNotAvailable
     from .shapesworld import SceneError
 
     try:
         COMMANDS[args.command](args)
-    except (ImageInputError, InstructionError, SceneError, SuiteError, ModelNotAvailable, AdapterError,
-            ValueError) as e:
+    except (ImageInputError, InstructionError, SceneError, SuiteError, SuiteScoringError, ModelNotAvailable,
+            AdapterError, ValueError) as e:
         print(f"icedit: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0

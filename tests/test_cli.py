@@ -147,3 +147,20 @@ def test_generate_and_generate_batch(toy_env, tmp_path, capsys):
     (tmp_path / "bad.jsonl").write_text("{not json\n")
     code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "bad.jsonl", "--out-dir", tmp_path / "g2")
     assert code == 2 and "not valid JSON" in err
+
+
+def test_eval_scores_a_suite(toy_env, tmp_path, capsys):
+    from icedit_lib.suites import make_suite
+
+    suite = make_suite(tmp_path / "suite", n=4, seed=3)
+    code, err = run(capsys, "eval", "--suite", suite, "--out-dir", tmp_path / "ev", "--steps", 1)
+    assert code == 0, err
+    result = json.loads((tmp_path / "ev" / "results.json").read_text())
+    assert result["summary"]["overall"]["n"] == 4 and len(result["rows"]) == 4
+    assert (tmp_path / "ev" / "table.md").read_text().count("|") > 10
+    assert (tmp_path / "ev" / "figure.png").stat().st_size > 0
+    assert len(list((tmp_path / "ev" / "images").glob("*.png"))) == 4
+    # a plain edit suite (no scenes) cannot be scored: one clear line
+    (tmp_path / "plain.jsonl").write_text('{"id": "a", "image": "suite/images/0000_add.png", "instruction": "x"}\n')
+    code, err = run(capsys, "eval", "--suite", tmp_path / "plain.jsonl", "--out-dir", tmp_path / "ev2")
+    assert code == 2 and "cannot be scored" in err
