@@ -35,13 +35,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+FRAMEWORK_GUIDANCE = {"inpaint": 50.0, "inversion": 3.5}  # the authors' Fill setting; FLUX.1 [dev]'s default
+
+
 def _add_edit_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id")
+    p.add_argument("--framework", choices=tuple(FRAMEWORK_GUIDANCE), default="inpaint",
+                   help="inpaint: Fill model, right half masked (paper's choice); inversion: T2I model, "
+                        "source inverted and its attention K/V injected (paper 3.1)")
+    p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id "
+                                                 "(inversion: toy means toy-t2i; use flux-dev at full scale)")
     p.add_argument("--adapter", default="none", help="none | a registry name | a local folder or file")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic",
                    help="ic: the in-context diptych prompt (paper); direct: the bare instruction")
     p.add_argument("--steps", type=_positive_int, default=28)
-    p.add_argument("--guidance", type=float, default=50.0)
+    p.add_argument("--guidance", type=float, default=None, help="default: 50 (inpaint), 3.5 (inversion)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
@@ -193,11 +200,21 @@ def _editor(args):
     from transformers.utils import logging as transformers_logging
 
     from .editor import ICEditor
+    from .inversion import InversionEditor
+    from .registry import AdapterError
 
     diffusers_logging.disable_progress_bar()  # one bar per batch is enough on a terminal
     transformers_logging.disable_progress_bar()
-    return ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device,
-                                  dtype=None if args.dtype == "auto" else args.dtype, offload=args.offload)
+    if args.guidance is None:
+        args.guidance = FRAMEWORK_GUIDANCE[args.framework]
+    dtype = None if args.dtype == "auto" else args.dtype
+    if args.framework == "inversion":
+        if args.adapter != "none":
+            raise AdapterError("adapters belong to the Fill model: the inversion framework is training-free")
+        base = "toy-t2i" if args.base == "toy" else args.base
+        return InversionEditor.from_registry(base, device=args.device, dtype=dtype, offload=args.offload)
+    return ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
+                                  offload=args.offload)
 
 
 def cmd_edit(args) -> None:
@@ -233,9 +250,10 @@ def cmd_eval(args) -> None:
     from .evaluation import evaluate_suite, scoring_rows
 
     scoring_rows(load_suite(args.suite))  # a suite that cannot be scored fails before the model loads
-    result = evaluate_suite(_editor(args), args.suite, args.out_dir, seed=args.seed, steps=args.steps,
+    editor = _editor(args)
+    result = evaluate_suite(editor, args.suite, args.out_dir, seed=args.seed, steps=args.steps,
                             guidance=args.guidance, prompt_mode=args.prompt,
-                            options={"base": args.base, "adapter": args.adapter})
+                            options={"framework": args.framework, "base": args.base, "adapter": args.adapter})
     overall = result["summary"]["overall"]
     print(f"success {overall['success']:.1%}  L1 {overall['l1']:.4f}  L1 kept {overall['l1_kept']:.4f}  "
           f"({overall['n']} edits) -> {args.out_dir}")

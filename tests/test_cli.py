@@ -164,3 +164,13 @@ def test_eval_scores_a_suite(toy_env, tmp_path, capsys):
     (tmp_path / "plain.jsonl").write_text('{"id": "a", "image": "suite/images/0000_add.png", "instruction": "x"}\n')
     code, err = run(capsys, "eval", "--suite", tmp_path / "plain.jsonl", "--out-dir", tmp_path / "ev2")
     assert code == 2 and "cannot be scored" in err
+
+
+def test_inversion_framework_from_the_cli(toy_env, source_png, tmp_path, capsys):
+    code, err = run(capsys, "edit", "--framework", "inversion", "--image", source_png, "--instruction", "make it blue",
+                    "--out", tmp_path / "inv.png", "--steps", 2)
+    assert code == 0, err
+    assert Image.open(tmp_path / "inv.png").size == (64, 64)
+    code, err = run(capsys, "edit", "--framework", "inversion", "--adapter", "icedit-lora", "--image", source_png,
+                    "--instruction", "x", "--out", tmp_path / "inv2.png")
+    assert code == 2 and "training-free" in err
