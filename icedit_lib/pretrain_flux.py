@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from . import miniature as mini
 from . import shapesworld as sw
-from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
+from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
 from .corpus import random_diptych, to_tensor
 from .pretrain_eval import evaluate_fill, evaluate_t2i
 
@@ -70,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
+    p.add_argument("--freeze-text-encoders", action="store_true",
+                   help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
+                        "the Fill stage has started from them)")
     p.add_argument("--continue-from-export", action="store_true",
                    help="no state in --work-dir: continue from the weights exported in --model-dir (a new "
                         "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
@@ -160,7 +163,15 @@ def build_stage(args, device):
     """(pipeline with every component, Trainable) for a fresh start of the stage."""
     model_dir = Path(args.model_dir)
     vae = AutoencoderKL.from_pretrained(model_dir / "vae").to(device).eval().requires_grad_(False)
-    if args.stage == "t2i":
+    if args.stage == "t2i" and args.freeze_text_encoders:  # continue the T2I model beside a Fill run
+        pipe = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
+            model_dir, subfolder=mini.T2I_SUBFOLDER))
+        pipe.vae = vae
+        pipe.register_modules(vae=vae)
+        for enc in (pipe.text_encoder, pipe.text_encoder_2):
+            enc.eval().requires_grad_(False)
+        trainable = Trainable(pipe.transformer)
+    elif args.stage == "t2i":
         torch.manual_seed(args.seed)
         tok, tok2 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
         clip, t5 = mini.build_text_encoders(len(tok), len(tok2), tok.eos_token_id)
@@ -250,14 +261,13 @@ def lr_at(step: int, args) -> float:
 def export(pipe, ema: Trainable, args, record: dict) -> None:
     """Write the EMA weights into the model folder (diffusers layout) with a record."""
     out = Path(args.model_dir)
-    if args.stage == "t2i":
-        ema.transformer.save_pretrained(out / mini.T2I_SUBFOLDER, safe_serialization=True)
-        ema.text_encoder.save_pretrained(out / "text_encoder", safe_serialization=True)
-        ema.text_encoder_2.save_pretrained(out / "text_encoder_2", safe_serialization=True)
-        pipe.tokenizer.save_pretrained(out / "tokenizer")
-        pipe.tokenizer_2.save_pretrained(out / "tokenizer_2")
-    else:
-        ema.transformer.save_pretrained(out / "transformer", safe_serialization=True)
+    parts = {mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer": ema.transformer}
+    if ema.text_encoder is not None:  # trained jointly in the first T2I run
+        parts.update(text_encoder=ema.text_encoder, text_encoder_2=ema.text_encoder_2,
+                     tokenizer=pipe.tokenizer, tokenizer_2=pipe.tokenizer_2)
+    for sub, part in parts.items():
+        with atomic_dir(out / sub) as tmp:
+            part.save_pretrained(tmp, **({} if sub.startswith("tokenizer") else {"safe_serialization": True}))
     atomic_write_text(out / f"training_{args.stage}.json", json.dumps(record, indent=2))
 
 
@@ -272,7 +282,7 @@ def load_export(model: Trainable, args, device) -> tuple[int, float]:
     record = json.loads(record_path.read_text())
     sub = mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer"
     model.transformer.load_state_dict(FluxTransformer2DModel.from_pretrained(out, subfolder=sub).state_dict())
-    if args.stage == "t2i":
+    if model.text_encoder is not None:
         model.text_encoder.load_state_dict(CLIPTextModel.from_pretrained(out / "text_encoder").state_dict())
         model.text_encoder_2.load_state_dict(T5EncoderModel.from_pretrained(out / "text_encoder_2").state_dict())
     model.to(device)
@@ -283,7 +293,7 @@ def eval_pipeline(pipe, ema: Trainable, args):
     """A pipeline over the EMA weights, in eval mode, for sampling."""
     components = dict(pipe.components)
     components["transformer"] = ema.transformer
-    if args.stage == "t2i":
+    if ema.text_encoder is not None:
         components.update(text_encoder=ema.text_encoder, text_encoder_2=ema.text_encoder_2)
     cls = FluxPipeline if args.stage == "t2i" else FluxFillPipeline
     sampler = cls(**components)
