@@ -1,0 +1,122 @@
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from icedit_lib import lora_moe
+
+
+def make(router="trainable", top_k=1, n=4):
+    torch.manual_seed(0)
+    base = nn.Linear(16, 8)
+    m = lora_moe.LoRAMoELinear(base, num_experts=n, rank=4, alpha=4, top_k=top_k, router=router)
+    for e in range(n):  # non-zero B so experts matter
+        nn.init.normal_(m.lora_B[f"expert_{e}"].weight, std=0.5)
+    return m
+
+
+def dense_reference(m, x):
+    """Every expert on every token, then selected: what the routed computation must equal."""
+    flat = x.reshape(-1, x.shape[-1])
+    probs = m.lora_route(flat).softmax(-1)
+    top_p, top_i = probs.topk(m.top_k, -1)
+    gates = torch.full_like(top_p, 1 / m.top_k) if m.router == "fixed" else \
+        (top_p if m.top_k == 1 else top_p / top_p.sum(-1, keepdim=True))
+    all_experts = torch.stack([m.lora_B[f"expert_{e}"](m.lora_A[f"expert_{e}"](flat)) for e in range(m.num_experts)], 1)
+    chosen = all_experts.gather(1, top_i[..., None].expand(-1, -1, all_experts.shape[-1]))
+    return m.base(x) + m.scaling * (chosen * gates[..., None]).sum(1).reshape(*x.shape[:-1], -1)
+
+
+@pytest.mark.parametrize("router,top_k", [("trainable", 1), ("trainable", 2), ("fixed", 1)])
+def test_routed_equals_dense_reference(router, top_k):
+    m = make(router, top_k)
+    x = torch.randn(2, 10, 16)
+    torch.testing.assert_close(m(x), dense_reference(m, x))
+
+
+def test_starts_as_the_base_layer():
+    base = nn.Linear(16, 8)
+    m = lora_moe.LoRAMoELinear(base, num_experts=4, rank=4)
+    x = torch.randn(3, 16)
+    assert torch.equal(m(x), base(x))
+
+
+def test_router_learns_only_when_trainable():
+    for router, learns in (("trainable", True), ("fixed", False)):
+        m = make(router)
+        m(torch.randn(5, 16)).sum().backward()
+        grad = m.lora_route.weight.grad
+        assert (grad is not None and grad.abs().sum() > 0) == learns, router
+
+
+def test_balance_loss():
+    m = make()
+    m.train()
+    m(torch.randn(64, 16))
+    assert m.balance_loss is not None and 0.9 < m.balance_loss.item() < 4.0
+    m.balance_loss.backward()
+    assert m.lora_route.weight.grad.abs().sum() > 0  # the balancing loss reaches the router
+
+
+def test_placements_on_the_flux_transformer(toy_dir):
+    from diffusers import FluxTransformer2DModel
+
+    for placement, expected in (("paper", "transformer_blocks.0.attn.to_out.0"),
+                                ("authors", "transformer_blocks.0.ff.net.2")):
+        t = FluxTransformer2DModel.from_pretrained(toy_dir, subfolder="transformer")
+        names = lora_moe.add_lora_moe(t, placement, num_experts=2, rank=4)
+        assert expected in names and "single_transformer_blocks.3.proj_out" in names
+        assert set(lora_moe.moe_modules(t)) == set(names)
+    with pytest.raises(ValueError):
+        lora_moe.add_lora_moe(t, "paper")  # already there
+
+
+def test_save_load_roundtrip_and_usage(toy_dir, tmp_path):
+    from diffusers import FluxFillPipeline
+
+    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    lora_moe.add_lora_moe(pipe.transformer, "paper", num_experts=3, rank=4)
+    for m in lora_moe.moe_modules(pipe.transformer).values():
+        for e in range(3):
+            nn.init.normal_(m.lora_B[f"expert_{e}"].weight, std=0.1)
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="toy")
+    fresh = FluxFillPipeline.from_pretrained(toy_dir)
+    config = lora_moe.load_lora_moe(fresh, tmp_path / "moe.safetensors")
+    assert config["num_experts"] == 3 and config["router"] == "trainable"
+    x = torch.randn(1, 128, 192)
+    kw = dict(timestep=torch.tensor([0.5]), guidance=torch.tensor([50.0]), pooled_projections=torch.randn(1, 64),
+              encoder_hidden_states=torch.randn(1, 10, 64), txt_ids=torch.zeros(10, 3), img_ids=torch.zeros(128, 3),
+              return_dict=False)
+    with torch.no_grad():
+        a = pipe.transformer(hidden_states=x, **kw)[0]
+        with lora_moe.expert_usage(fresh.transformer) as usage:
+            b = fresh.transformer(hidden_states=x, **kw)[0]
+    assert torch.equal(a, b)
+    for name, counts in usage.items():  # every token routed once: image tokens in the double blocks'
+        expected = 138 if name.startswith("single") else 128  # attention output, text + image in single blocks
+        assert int(counts.sum()) == expected, name
+
+
+def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
+    """Their keys, no config: inferred, routed top-1 with weight 1, as their code does."""
+    from diffusers import FluxFillPipeline
+
+    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    tensors, torch_gen = {}, torch.Generator().manual_seed(0)
+    names = lora_moe.placement_modules(pipe.transformer, "authors")
+    for name in names:
+        lin = pipe.transformer.get_submodule(name)
+        for e in range(4):
+            tensors[f"transformer.{name}.lora_A.expert_{e}.weight"] = torch.randn(8, lin.in_features, generator=torch_gen)
+            tensors[f"transformer.{name}.lora_B.expert_{e}.weight"] = torch.randn(lin.out_features, 8, generator=torch_gen) * 0.01
+        tensors[f"transformer.{name}.lora_route.weight"] = torch.randn(4, lin.in_features, generator=torch_gen)
+    save_file(tensors, str(tmp_path / "ICEdit-MoE-LoRA.safetensors"))
+    config = lora_moe.load_lora_moe(pipe, tmp_path / "ICEdit-MoE-LoRA.safetensors")
+    assert config["router"] == "fixed" and config["top_k"] == 1 and config["num_experts"] == 4 and config["rank"] == 8
+    m = pipe.transformer.get_submodule(names[0])
+    x = torch.randn(5, m.base.in_features)
+    k = (x @ tensors[f"transformer.{names[0]}.lora_route.weight"].T).argmax(-1)
+    expected = m.base(x) + torch.stack([tensors[f"transformer.{names[0]}.lora_B.expert_{int(e)}.weight"] @
+                                        tensors[f"transformer.{names[0]}.lora_A.expert_{int(e)}.weight"] @ xi
+                                        for xi, e in zip(x, k)]) * (8 / 8)
+    torch.testing.assert_close(m(x), expected, rtol=1e-4, atol=1e-4)
