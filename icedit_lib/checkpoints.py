@@ -70,13 +70,20 @@ def step_rng(seed: int, step: int) -> tuple[random.Random, torch.Generator]:
     return random.Random(mixed), torch.Generator().manual_seed(mixed)
 
 
+def _model_tensors(model: torch.nn.Module, trainable_only: bool) -> dict[str, torch.Tensor]:
+    if trainable_only:  # adapters: the 12B base stays out of the checkpoint
+        return {k: v for k, v in model.named_parameters() if v.requires_grad}
+    return model.state_dict()
+
+
 def save_training_state(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                        step: int, extra: dict | None = None, ema: torch.nn.Module | None = None) -> None:
+                        step: int, extra: dict | None = None, ema: torch.nn.Module | None = None,
+                        trainable_only: bool = False) -> None:
     # clone: tied weights (T5 shares its embedding) would otherwise share storage, which safetensors refuses
-    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in _model_tensors(model, trainable_only).items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v.detach().cpu().clone() for k, v in ema.state_dict().items()})
-    meta = {"step": step, "extra": extra or {}}
+    meta = {"step": step, "extra": extra or {}, "trainable_only": trainable_only}
     if optimizer is not None:
         opt = optimizer.state_dict()
         for pid, state in opt["state"].items():
@@ -98,7 +105,15 @@ def load_training_state(path: str | Path, model: torch.nn.Module, optimizer: tor
     with safe_open(str(path), "pt") as f:
         meta = json.loads(f.metadata()["icedit"])
     tensors = load_file(str(path))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    if meta.get("trainable_only"):
+        expected = set(_model_tensors(model, True))
+        if set(weights) != expected:
+            raise ValueError(f"{path} does not match this model's trainable parameters "
+                             f"({len(set(weights) ^ expected)} names differ): another adapter configuration?")
+        model.load_state_dict(weights, strict=False)
+    else:
+        model.load_state_dict(weights)
     if ema is not None:
         ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
     if optimizer is not None and "param_groups" in meta:

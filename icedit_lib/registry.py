@@ -262,16 +262,14 @@ def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name:
             shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
     except Exception as e:
         raise AdapterError(f"cannot read adapter {weights}: {e}") from None
-    if any(".expert_" in k or "lora_route" in k for k in shapes):
-        raise AdapterError(f"{adapter_name} is a LoRA-MoE checkpoint; stock load_lora_weights cannot read it "
-                           "(the LoRA-MoE loader is not part of the course library yet)")
     modules = dict(transformer.named_modules())
     for key, shape in shapes.items():
-        for part, dim in ((".lora_A.", 1), (".lora_B.", 0)):
+        for part, dim in ((".lora_A.", 1), (".lora_B.", 0), (".lora_route.", 1)):
             if part not in key:
                 continue
             module_name = key.split(part)[0].removeprefix("transformer.")
             module = modules.get(module_name)
+            module = getattr(module, "base", module)  # a LoRA-MoE layer already in place wraps the Linear
             if module is None:
                 raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: it targets "
                                    f"{module_name!r}, which this model does not have")
@@ -281,11 +279,26 @@ def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name:
                                    f"{want} features, the adapter expects {shape[dim]} (made for another base model?)")
 
 
+def is_lora_moe(weights: Path) -> bool:
+    from safetensors import safe_open
+
+    from .lora_moe import MOE_KEY_MARKERS
+
+    with safe_open(str(weights), "pt") as f:
+        return any(marker in k for k in f.keys() for marker in MOE_KEY_MARKERS)
+
+
 def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = None, scale: float = 1.0) -> str:
-    """Load a LoRA with the stock `load_lora_weights` after checking that it fits."""
+    """Load a LoRA with the stock `load_lora_weights` after checking that it fits; a LoRA-MoE
+    file (the course's or the authors') goes through `lora_moe.load_lora_moe`."""
     entry, weights = adapter_file(adapter, download)
     check_adapter_fits(pipe.transformer, weights, adapter, base_name)
     name = entry.name.replace(".", "_").replace("-", "_")
+    if is_lora_moe(weights):
+        from .lora_moe import load_lora_moe
+
+        load_lora_moe(pipe, weights, adapter_name=name)
+        return name
     pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
     pipe.set_adapters([name], adapter_weights=[scale])
     return name

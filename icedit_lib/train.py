@@ -1,0 +1,301 @@
+"""Fine-tune the Fill model on in-context diptychs with LoRA or LoRA-MoE (paper section 3.2).
+
+    python -m icedit_lib.train --base toy --adapter moe --output-dir data/models/toy-moe
+    accelerate launch --num_processes 2 --cpu -m icedit_lib.train ...   # or several GPUs / machines
+
+One step, as the authors train (their train/ configs, `../shared/paper/NOTES.md`):
+1. the diptych (source | target), resized keeping the aspect ratio; the right half masked;
+2. the IC prompt around the instruction, dropped to " " with probability 0.1;
+3. rectified flow: t = sigmoid(N(0, 1)), x_t = (1 - t) x0 + t noise, target noise - x0,
+   the Fill conditioning (masked-image latents + packed mask) from the pipeline's own
+   `prepare_mask_latents`; guidance embedding 1.0;
+4. MSE over all tokens (the authors) or over the right half only (`--loss-region right`),
+   plus, for LoRA-MoE, the Switch balancing loss times `--balance-coef`;
+5. Prodigy (lr 1, bias correction, safeguard warm-up, weight decay 0.01), gradient
+   clipping 0.5, batch 1 with gradient accumulation 2.
+
+LoRA (rank 32, alpha 32, gaussian init) goes on the authors' target modules through
+peft; LoRA-MoE replaces the `--moe-placement` modules with routed experts
+(`lora_moe.py`) and keeps plain LoRA on the other targets. Checkpoints hold the trainable
+parameters and the optimizer state (safetensors) and resume exactly after a kill;
+validation edits are written every `--validate-every` steps.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from . import registry
+from . import shapesworld as sw
+from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
+from .corpus import to_tensor
+from .diptych import make_prompt, plan_layout
+from .edit_pairs import pair_source
+
+# The authors' LoRA targets (their train/ config), as one full-match regex for peft.
+AUTHORS_TARGETS = (r"^(x_embedder|transformer_blocks\.\d+\.(norm1\.linear|attn\.to_q|attn\.to_k|attn\.to_v|"
+                   r"attn\.to_out\.0|ff\.net\.2)|single_transformer_blocks\.\d+\.(norm\.linear|proj_mlp|proj_out|"
+                   r"attn\.to_q|attn\.to_k|attn\.to_v))$")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--base", default="toy", help="registry name or folder of a FluxFillPipeline")
+    p.add_argument("--data", default="shapesworld", help="shapesworld | magicbrush:FILES | omniedit:FILES")
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--work-dir", default=None, help="resumable state (default: OUTPUT_DIR/checkpoint)")
+    p.add_argument("--adapter", choices=("lora", "moe"), default="lora")
+    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--alpha", type=float, default=32.0)
+    p.add_argument("--targets", default="authors", help="'authors' or a regex of module names for plain LoRA")
+    p.add_argument("--num-experts", type=int, default=4)
+    p.add_argument("--top-k", type=int, default=1)
+    p.add_argument("--moe-placement", choices=("paper", "authors"), default="paper")
+    p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
+    p.add_argument("--balance-coef", type=float, default=0.01)
+    p.add_argument("--loss-region", choices=("all", "right"), default="all")
+    p.add_argument("--prompt", choices=("ic", "direct"), default="ic")
+    p.add_argument("--prompt-dropout", type=float, default=0.1)
+    p.add_argument("--optimizer", choices=("prodigy", "adamw"), default="prodigy")
+    p.add_argument("--lr", type=float, default=1.0, help="Prodigy: 1.0 (it estimates the step size)")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--max-grad-norm", type=float, default=0.5)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--grad-accum", type=int, default=2)
+    p.add_argument("--max-steps", type=int, default=2000, help="optimizer steps")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--validate-every", type=int, default=500)
+    p.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
+    return args
+
+
+# --------------------------------------------------------------------------- model
+def add_adapter(transformer, args) -> list[str]:
+    """LoRA (peft) on the target modules; for `moe`, routed experts on the placement modules
+    and plain LoRA on the remaining targets. Returns the MoE module names."""
+    import re
+
+    from peft import LoraConfig
+
+    from .lora_moe import add_lora_moe, placement_modules
+
+    transformer.requires_grad_(False)
+    pattern = re.compile(AUTHORS_TARGETS if args.targets == "authors" else args.targets)
+    moe_names = placement_modules(transformer, args.moe_placement) if args.adapter == "moe" else []
+    plain = [n for n, m in transformer.named_modules()
+             if isinstance(m, torch.nn.Linear) and pattern.fullmatch(n) and n not in moe_names]
+    if plain:
+        transformer.add_adapter(LoraConfig(r=args.rank, lora_alpha=args.alpha, init_lora_weights="gaussian",
+                                           target_modules=plain))
+    if moe_names:
+        add_lora_moe(transformer, moe_names, args.num_experts, args.rank, args.alpha, args.top_k, args.router)
+    if not plain and not moe_names:
+        raise ValueError(f"--targets {args.targets!r} matches no Linear module of the transformer")
+    return moe_names
+
+
+def trainable_parameters(transformer) -> int:
+    return sum(p.numel() for p in transformer.parameters() if p.requires_grad)
+
+
+# --------------------------------------------------------------------------- one micro-batch
+def diptych_pair(pair: dict, panel_width: int, multiple: int) -> torch.Tensor:
+    """The training diptych (source | target), [1, 3, H, 2W] in [-1, 1]; the source's aspect
+    ratio is kept (the target is resized to the same panel)."""
+    layout = plan_layout(pair["source"].size, panel_width, multiple)
+    panels = [im if im.size == layout.panel_size else im.resize(layout.panel_size, Image.BICUBIC)
+              for im in (pair["source"], pair["target"])]
+    both = to_tensor(panels)
+    return torch.cat([both[0], both[1]], dim=-1)[None]
+
+
+def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Generator, rng: random.Random,
+                     panel_width: int, max_sequence_length: int, device, guidance_embeds: bool = True):
+    from .lora_moe import balance_loss
+
+    multiple = pipe.vae_scale_factor * 2
+    images = torch.cat([diptych_pair(p, panel_width, multiple) for p in pairs]).to(device, pipe.vae.dtype)
+    b, _, height, width = images.shape
+    mask = torch.zeros(b, 1, height, width, device=device, dtype=images.dtype)
+    mask[..., width // 2:] = 1.0
+    prompts = [" " if rng.random() < args.prompt_dropout else make_prompt(p["instruction"], args.prompt)
+               for p in pairs]
+    with torch.no_grad():
+        post = pipe.vae.encode(images).latent_dist
+        x0 = (post.sample(gen) - pipe.vae.config.shift_factor) * pipe.vae.config.scaling_factor
+        c, lh, lw = x0.shape[1:]
+        x0 = pipe._pack_latents(x0, b, c, lh, lw)
+        mask_packed, masked_latents = pipe.prepare_mask_latents(mask, images * (1 - mask), b, c, 1, height, width,
+                                                                images.dtype, device, gen)
+        embeds, pooled, text_ids = pipe.encode_prompt(prompts, None, device=device,
+                                                      max_sequence_length=max_sequence_length)
+    noise = torch.randn(x0.shape, generator=gen).to(device, x0.dtype)
+    t = torch.sigmoid(torch.randn(b, generator=gen)).to(device, x0.dtype)
+    xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * noise
+    img_ids = pipe._prepare_latent_image_ids(b, lh // 2, lw // 2, device, x0.dtype)
+    guidance = torch.full((b,), 1.0, device=device) if guidance_embeds else None
+    pred = transformer(hidden_states=torch.cat([xt, masked_latents, mask_packed], -1), timestep=t, guidance=guidance,
+                       pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, img_ids=img_ids,
+                       return_dict=False)[0]
+    err = (pred.float() - (noise - x0).float()).pow(2).mean(-1)  # per token
+    if args.loss_region == "right":
+        right = (img_ids[:, 2] >= (lw // 2) // 2).to(err.device)  # token columns of the right half
+        err = err[:, right]
+    loss = err.mean()
+    if args.adapter == "moe" and args.router == "trainable":
+        loss = loss + args.balance_coef * balance_loss(transformer).to(loss.device)
+    return loss
+
+
+# --------------------------------------------------------------------------- saving
+def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
+    """LoRA: the stock `save_lora_weights` layout; LoRA-MoE: one safetensors with both parts."""
+    from diffusers import FluxFillPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    from .checkpoints import atomic_dir
+    from .lora_moe import save_lora_moe
+
+    lora_state = get_peft_model_state_dict(transformer) if getattr(transformer, "peft_config", None) else {}
+    with atomic_dir(out_dir / "adapter") as tmp:
+        if args.adapter == "lora":
+            FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state)
+        else:
+            save_lora_moe(tmp / "lora_moe.safetensors", transformer,
+                          {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=args.base)
+    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors"):
+        if (out_dir / "adapter" / name).exists():
+            target = out_dir / name
+            (out_dir / "adapter" / name).replace(target)
+    (out_dir / "adapter").rmdir()
+    atomic_write_text(out_dir / "icedit.json", json.dumps({"base": args.base, "adapter": args.adapter,
+                                                           "panel_width": record.get("panel_width")}))
+    atomic_write_text(out_dir / "training.json", json.dumps(record, indent=2))
+    return out_dir
+
+
+@torch.no_grad()
+def validate(pipe, transformer, args, step: int, out_dir: Path, panel_width: int, max_sequence_length: int,
+             n: int = 8) -> float:
+    """Edit n held-out ShapesWorld pairs with the model being trained; save a figure; return success."""
+    from .editor import ICEditor
+    from .figures import edit_grid
+
+    was_training = transformer.training
+    transformer.eval()
+    editor = ICEditor(pipe, panel_width=panel_width, max_sequence_length=max_sequence_length)
+    rng = random.Random(4242)
+    rows, hits = [], 0
+    for i in range(n):
+        pair = sw.random_pair(rng, kind=sw.EDIT_TYPES[i % len(sw.EDIT_TYPES)], split="eval")
+        out = editor.edit(sw.render(pair.source), pair.instruction, seed=i, steps=28, prompt_mode=args.prompt).image
+        ok = sw.read_scene(out).exact == pair.target
+        hits += ok
+        rows.append(dict(source=sw.render(pair.source), instruction=pair.instruction, result=out,
+                         target=sw.render(pair.target), ok=ok))
+    fig = edit_grid(rows, title=f"validation at step {step}: {hits}/{n}")
+    with atomic_path(out_dir / "validation" / f"step_{step:06d}.png") as tmp:
+        fig.savefig(tmp, dpi=60, format="png")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    transformer.train(was_training)
+    return hits / n
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None) -> dict:
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # experts that received no token in a step have no gradient: DDP must not wait for them
+    accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision=args.mixed_precision,
+                              kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=args.adapter == "moe")])
+    device = accelerator.device
+    pipe, entry = registry.load_fill_pipeline(args.base, device=str(device) if device.type == "cuda" else "cpu",
+                                              dtype="fp32")
+    for name in ("vae", "text_encoder", "text_encoder_2"):
+        getattr(pipe, name).requires_grad_(False)
+    transformer = pipe.transformer
+    torch.manual_seed(args.seed)  # the adapter's initialisation
+    moe_names = add_adapter(transformer, args)
+    if args.gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    transformer.train()
+    params = [p for p in transformer.parameters() if p.requires_grad]
+    if args.optimizer == "prodigy":
+        from prodigyopt import Prodigy
+
+        opt = Prodigy(params, lr=args.lr, use_bias_correction=True, safeguard_warmup=True,
+                      weight_decay=args.weight_decay)
+    else:
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    model, opt = accelerator.prepare(transformer, opt)
+    work, out_dir = Path(args.work_dir), Path(args.output_dir)
+    state_path, log_path = work / "state.safetensors", out_dir / "loss.jsonl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    step, elapsed = 0, 0.0
+    unwrapped = accelerator.unwrap_model(model)
+    if state_path.exists():
+        meta = load_training_state(state_path, unwrapped, opt.optimizer if hasattr(opt, "optimizer") else opt)
+        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
+        accelerator.print(f"resumed from {state_path} at step {step}")
+    get_pair = pair_source(args.data, args.seed)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    record = {"base": args.base, "adapter": args.adapter, "trainable_parameters": trainable_parameters(unwrapped),
+              "moe_modules": moe_names, "panel_width": entry.panel_width, "args": vars(args)}
+    t0 = time.time() - elapsed
+    last_ckpt = time.time()
+    bar = tqdm(total=args.max_steps, initial=step, desc=f"train {args.adapter}", disable=not accelerator.is_main_process)
+    while step < args.max_steps:
+        for micro in range(args.grad_accum):
+            with accelerator.accumulate(model):
+                # data and noise: a function of (seed, step, micro-batch, process) -> exact resume
+                index = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
+                rng, gen = step_rng(args.seed, index)
+                pairs = [get_pair(index + j) for j in range(args.batch_size)]
+                loss = micro_batch_loss(pipe, model, args, pairs, gen, rng, entry.panel_width,
+                                        entry.max_sequence_length, device, unwrapped.config.guidance_embeds)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(params, args.max_grad_norm)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+        step += 1
+        bar.update(1)
+        if accelerator.is_main_process:
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": round(time.time() - t0, 2)}) + "\n")
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            if args.validate_every and step % args.validate_every == 0:
+                acc = validate(pipe, unwrapped, args, step, out_dir, entry.panel_width, entry.max_sequence_length)
+                bar.write(f"step {step}: validation success {acc:.0%}")
+            if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.max_steps:
+                save_training_state(state_path, unwrapped, opt.optimizer if hasattr(opt, "optimizer") else opt, step,
+                                    {"elapsed_s": time.time() - t0}, trainable_only=True)
+                last_ckpt = time.time()
+    bar.close()
+    accelerator.wait_for_everyone()
+    record.update(steps=step, wall_s=round(time.time() - t0, 1), processes=world, device=str(device))
+    if accelerator.is_main_process:
+        save_adapter(pipe, unwrapped, args, out_dir, record)
+    return record
+
+
+if __name__ == "__main__":
+    main()
