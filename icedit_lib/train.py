@@ -223,8 +223,9 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     # experts that received no token in a step have no gradient: DDP must not wait for them
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=args.adapter == "moe")
     accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision=args.mixed_precision,
-                              kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=args.adapter == "moe")])
+                              kwargs_handlers=[ddp])
     device = accelerator.device
     pipe, entry = registry.load_fill_pipeline(args.base, device=str(device) if device.type == "cuda" else "cpu",
                                               dtype="fp32")

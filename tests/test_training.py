@@ -127,7 +127,7 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
 def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
     """The real script for a few steps; the adapter loads through the registry; resume is exact."""
-    from icedit_lib import registry, train
+    from icedit_lib import train
     from icedit_lib.editor import ICEditor
 
     common = ["--adapter", adapter, "--rank", "4", "--alpha", "4", "--num-experts", "2", "--validate-every", "0",
