@@ -17,6 +17,7 @@ Judges here:
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 from dataclasses import dataclass
@@ -119,16 +120,28 @@ class RandomJudge(PairwiseJudge):
         return self.rng.random()
 
 
-class QwenVLJudge(PairwiseJudge):
-    """Qwen2.5-VL as a pairwise judge; the answer is the softmax over the logits of "1" and "2"."""
+# Qwen's chat layout for one user turn of text and images (used when the tokenizer has none).
+CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% for c in m['content'] %}"
+                 "{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+                 "{% else %}{{ c['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+IMAGE_PAD = "<|image_pad|>"
 
-    def __init__(self, model, processor, prompt: str = JUDGE_PROMPT):
+
+class QwenVLJudge(PairwiseJudge):
+    """Qwen2.5-VL as a pairwise judge; the answer is the softmax over the logits of "1" and "2".
+
+    Inputs are prepared as Qwen2_5_VLProcessor does (each image placeholder expanded to one
+    token per merged patch), from the tokenizer and the image processor directly: the
+    processor class itself insists on a video processor, which needs torchvision."""
+
+    def __init__(self, model, tokenizer, image_processor, prompt: str = JUDGE_PROMPT):
         self.model = model.eval()
-        self.processor = processor
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
         self.prompt = prompt
-        tok = processor.tokenizer
-        self.answer_ids = [tok.convert_tokens_to_ids(t) for t in ("1", "2")]
-        if any(i is None or i == tok.unk_token_id for i in self.answer_ids):
+        self.answer_ids = [tokenizer.convert_tokens_to_ids(t) for t in ("1", "2")]
+        if any(i is None or i == tokenizer.unk_token_id for i in self.answer_ids):
             raise ValueError("the judge's tokenizer has no single tokens for the answers '1' and '2'")
 
     @classmethod
@@ -136,17 +149,15 @@ class QwenVLJudge(PairwiseJudge):
                         load_in_4bit: bool = False) -> "QwenVLJudge":
         """bf16 on GPU by default; `load_in_4bit` needs bitsandbytes (72B on one 80 GB card)."""
         import torch
-        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+        from transformers import AutoImageProcessor, AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
         from .registry import pick_device, pick_dtype
 
         device = pick_device(device)
         kwargs = {"dtype": pick_dtype(dtype, device)}
         if load_in_4bit:
-            try:
-                import bitsandbytes  # noqa: F401
-            except ImportError:
-                raise ValueError("4-bit loading needs bitsandbytes: pip install bitsandbytes") from None
+            if importlib.util.find_spec("bitsandbytes") is None:
+                raise ValueError("4-bit loading needs bitsandbytes: pip install bitsandbytes")
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16)
@@ -154,7 +165,7 @@ class QwenVLJudge(PairwiseJudge):
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(name_or_path, **kwargs)
         if not load_in_4bit:
             model = model.to(device)
-        return cls(model, AutoProcessor.from_pretrained(name_or_path))
+        return cls(model, AutoTokenizer.from_pretrained(name_or_path), AutoImageProcessor.from_pretrained(name_or_path))
 
     def messages(self, instruction: str) -> list[dict]:
         return [{"role": "user", "content": [
@@ -163,13 +174,23 @@ class QwenVLJudge(PairwiseJudge):
             {"type": "text", "text": "Edited image 2:"}, {"type": "image"},
             {"type": "text", "text": self.prompt.format(instruction=instruction)}]}]
 
+    def inputs(self, images: list[Image.Image], instruction: str) -> dict:
+        vision = self.image_processor(images=images, return_tensors="pt")
+        text = self.tokenizer.apply_chat_template(self.messages(instruction), add_generation_prompt=True,
+                                                  tokenize=False,
+                                                  chat_template=self.tokenizer.chat_template or CHAT_TEMPLATE)
+        merge = self.image_processor.merge_size ** 2
+        parts = text.split(IMAGE_PAD)
+        if len(parts) != len(images) + 1:
+            raise ValueError(f"the chat template placed {len(parts) - 1} images, not {len(images)}")
+        counts = [int(g.prod()) // merge for g in vision["image_grid_thw"]]
+        text = parts[0] + "".join(IMAGE_PAD * n + rest for n, rest in zip(counts, parts[1:]))
+        return {**self.tokenizer([text], return_tensors="pt"), **vision}
+
     def p_first(self, source, first, second, instruction) -> float:
         import torch
 
-        text = self.processor.apply_chat_template(self.messages(instruction), add_generation_prompt=True,
-                                                  tokenize=False)
-        inputs = self.processor(text=[text], images=[source, first, second], return_tensors="pt")
-        inputs = inputs.to(self.model.device)
+        inputs = {k: v.to(self.model.device) for k, v in self.inputs([source, first, second], instruction).items()}
         with torch.no_grad():
             logits = self.model(**inputs).logits[0, -1, self.answer_ids].float()
         return float(logits.softmax(-1)[0])
