@@ -42,7 +42,8 @@ def _save(image, image_dir: Path | None, name: str, ok: bool) -> None:
 
 @torch.no_grad()
 def evaluate_vae(vae, n_panels: int = 400, seed: int = 12345, device="cpu", image_dir: Path | None = None) -> dict:
-    """Reconstructions (posterior mean) of held-out panels and diptychs, parsed; PSNR in dB."""
+    """Reconstructions (posterior mean) parsed back: held-out single panels, and both halves of
+    held-out edit diptychs (source | target), the images the pipelines encode; PSNR in dB."""
     was_training = vae.training
     vae.eval()
     rng = random.Random(seed)
@@ -51,18 +52,20 @@ def evaluate_vae(vae, n_panels: int = 400, seed: int = 12345, device="cpu", imag
     failures = []
     for start in range(0, n_panels, 16):
         n = min(16, n_panels - start)
-        scenes = [sw.random_scene(rng, split="eval") for _ in range(2 * n)]
-        panels = to_tensor([sw.render(s) for s in scenes[:n]]).to(device)
-        diptychs = to_tensor([sw.render_diptych(a, b) for a, b in zip(scenes[:n], scenes[n:])]).to(device)
+        scenes = [sw.random_scene(rng, split="eval") for _ in range(n)]
+        pairs = [sw.random_pair(rng, split="eval") for _ in range(n)]
+        panels = to_tensor([sw.render(s) for s in scenes]).to(device)
+        diptychs = to_tensor([sw.render_diptych(p.source, p.target) for p in pairs]).to(device)
         rec_p, rec_d = [vae.decode(vae.encode(x).latent_dist.mode()).sample for x in (panels, diptychs)]
-        for k, (img, scene) in enumerate(zip(to_pil(rec_p), scenes[:n])):
+        for k, (img, scene) in enumerate(zip(to_pil(rec_p), scenes)):
             ok = sw.read_scene(img).exact == scene
             hits["panel"] += ok
             _save(img, image_dir, f"panel_{start + k:04d}", ok)
             if not ok and len(failures) < 8:
                 failures.append(sw.scene_key(scene))
-        for k, (img, a, b) in enumerate(zip(to_pil(rec_d), scenes[:n], scenes[n:])):
-            ok = [sw.read_scene(img.crop((0, 0, 64, 64))).exact == a, sw.read_scene(img.crop((64, 0, 128, 64))).exact == b]
+        for k, (img, p) in enumerate(zip(to_pil(rec_d), pairs)):
+            ok = [sw.read_scene(img.crop((0, 0, 64, 64))).exact == p.source,
+                  sw.read_scene(img.crop((64, 0, 128, 64))).exact == p.target]
             hits["diptych"] += sum(ok)
             _save(img, image_dir, f"diptych_{start + k:04d}", all(ok))
         for rec, ref in ((rec_p, panels), (rec_d, diptychs)):

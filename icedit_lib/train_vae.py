@@ -48,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-panels", type=int, default=400)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--finalize-only", action="store_true",
+                   help="skip training: measure latent statistics, evaluate and save the saved state's model")
     return p.parse_args(argv)
 
 
@@ -91,6 +93,11 @@ def main(argv=None) -> dict:
 
     last_ckpt = time.time()
     t0 = time.time() - elapsed
+    if args.finalize_only:
+        if not state_path.exists():
+            raise SystemExit(f"--finalize-only: no training state at {state_path}")
+        args.steps = step
+        return finalize(vae.eval(), args, elapsed, device)
     bar = tqdm(total=args.steps, initial=step, desc="vae", dynamic_ncols=True)
     while step < args.steps:
         rng, gen = step_rng(args.seed, step)
