@@ -54,6 +54,10 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
     p.add_argument("--offload", choices=("none", "model", "sequential", "group"), default="none",
                    help="GPU memory savers for the 12B model")
+    p.add_argument("--num-seeds", type=_positive_int, default=1, help="inference-time scaling: M seeds per edit")
+    p.add_argument("--filter-steps", type=int, default=0,
+                   help="early filter: judge previews after m steps (0: judge finished images, best-of-M)")
+    p.add_argument("--judge", default="none", help="none | qwen2.5-vl-3b|7b|72b | a local folder")
 
 
 def _add_generate_options(p: argparse.ArgumentParser) -> None:
@@ -208,13 +212,27 @@ def _editor(args):
     if args.guidance is None:
         args.guidance = FRAMEWORK_GUIDANCE[args.framework]
     dtype = None if args.dtype == "auto" else args.dtype
+    if args.num_seeds > 1 and args.judge == "none":
+        raise ValueError("--num-seeds > 1 needs a --judge to choose among the seeds")
+    if args.num_seeds > 1:
+        from .registry import resolve
+
+        resolve(args.judge, kind="judge")  # an unknown judge fails before any model loads
     if args.framework == "inversion":
+        if args.num_seeds > 1:
+            raise ValueError("early-filter scaling runs on the inpainting framework (--framework inpaint)")
         if args.adapter != "none":
             raise AdapterError("adapters belong to the Fill model: the inversion framework is training-free")
         base = "toy-t2i" if args.base == "toy" else args.base
         return InversionEditor.from_registry(base, device=args.device, dtype=dtype, offload=args.offload)
-    return ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
-                                  offload=args.offload)
+    editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
+                                    offload=args.offload)
+    if args.num_seeds == 1:
+        return editor
+    from .registry import load_judge
+    from .scaling import ScalingEditor
+
+    return ScalingEditor(editor, load_judge(args.judge, device=args.device), args.num_seeds, args.filter_steps)
 
 
 def cmd_edit(args) -> None:

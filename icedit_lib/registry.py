@@ -32,7 +32,7 @@ class AdapterError(ValueError):
 @dataclass(frozen=True)
 class Entry:
     name: str
-    kind: str  # "fill" | "t2i" | "adapter"
+    kind: str  # "fill" | "t2i" | "adapter" | "judge"
     source: str  # hub id, or a path relative to data/models
     about: str
     base: str | None = None  # adapters: the base model they were trained on
@@ -64,6 +64,10 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
           base="flux-fill-dev", weight_name="ICEdit-MoE-LoRA.safetensors", size_note="~430 MB"),
+    Entry("qwen2.5-vl-3b", "judge", "Qwen/Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL 3B judge", size_note="~7.5 GB"),
+    Entry("qwen2.5-vl-7b", "judge", "Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL 7B judge", size_note="~16 GB"),
+    Entry("qwen2.5-vl-72b", "judge", "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen2.5-VL 72B judge (the paper's; 4-bit "
+          "fits one 80 GB GPU)", size_note="~145 GB in bf16"),
 ]}
 
 
@@ -302,3 +306,16 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
     pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
     pipe.set_adapters([name], adapter_weights=[scale])
     return name
+
+
+# --------------------------------------------------------------------------- judges
+def load_judge(name: str, device: str = "auto", dtype=None, load_in_4bit: bool = False,
+               download: bool | None = None):
+    """A pairwise judge for early-filter scaling: a Qwen2.5-VL registry name, folder or hub id."""
+    from .judge import QwenVLJudge
+
+    if name in REGISTRY and REGISTRY[name].kind != "judge":
+        raise ValueError(f"{name!r} is a {REGISTRY[name].kind} model, not a judge")
+    entry, location = resolve(name, kind="judge")
+    return QwenVLJudge.from_pretrained(local_snapshot(entry, location, download), device=device, dtype=dtype,
+                                       load_in_4bit=load_in_4bit)

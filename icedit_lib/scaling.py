@@ -74,3 +74,27 @@ def early_filter(editor: ICEditor, judge: PairwiseJudge, image, instruction, num
     final = editor.resume(previews, sel.index)
     return ScalingResult(final.image, seeds[sel.index], num_seeds * filter_steps + steps - filter_steps,
                          time.perf_counter() - t, sel.comparisons, previews.images, sel.index)
+
+
+class ScalingEditor:
+    """An editor with `edit(...)` like ICEditor's that spends M seeds per edit: early filter
+    when 0 < filter_steps < steps, best-of-M on finished images otherwise. Keeps the NFE and
+    wall time of every edit in `history`."""
+
+    def __init__(self, editor: ICEditor, judge: PairwiseJudge, num_seeds: int, filter_steps: int = 0,
+                 strategy: str = "sequential"):
+        if num_seeds < 2:
+            raise ValueError("scaling needs at least 2 seeds")
+        self.editor, self.judge, self.num_seeds = editor, judge, num_seeds
+        self.filter_steps, self.strategy = filter_steps, strategy
+        self.history: list[ScalingResult] = []
+
+    def edit(self, image, instruction, seed=0, steps=28, guidance=50.0, prompt_mode="ic") -> ScalingResult:
+        if 0 < self.filter_steps < steps:
+            res = early_filter(self.editor, self.judge, image, instruction, self.num_seeds, self.filter_steps, seed,
+                               steps, guidance, prompt_mode, self.strategy)
+        else:
+            res = best_of_m(self.editor, self.judge, image, instruction, self.num_seeds, seed, steps, guidance,
+                            prompt_mode, self.strategy)
+        self.history.append(res)
+        return res

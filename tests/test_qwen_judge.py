@@ -60,3 +60,19 @@ def test_4bit_needs_bitsandbytes(tmp_path):
         pytest.skip("bitsandbytes is installed here")
     with pytest.raises(ValueError, match="bitsandbytes"):
         QwenVLJudge.from_pretrained(str(tmp_path), device="cpu", load_in_4bit=True)
+
+
+def test_cli_early_filter_with_a_local_judge(toy_env, tmp_path, capsys):
+    from icedit_lib import shapesworld as sw
+    from icedit_lib.cli import main
+
+    judge_dir = tiny_qwen(tmp_path / "judge")
+    src = tmp_path / "src.png"
+    sw.render(sw.Scene("white", "filled", (sw.Obj("circle", "red", "large", "center"),))).save(src)
+    args = ["edit", "--image", str(src), "--instruction", "make it blue", "--out", str(tmp_path / "o.png"),
+            "--steps", "4", "--num-seeds", "3", "--filter-steps", "2", "--judge", str(judge_dir)]
+    assert main(args) == 0, capsys.readouterr().err
+    assert Image.open(tmp_path / "o.png").size == (64, 64)
+    assert main(args[:-2] + ["--judge", "none"]) == 2
+    assert "needs a --judge" in capsys.readouterr().err
+    assert main(args[:-2] + ["--judge", "no-such-judge"]) == 2
