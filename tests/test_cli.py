@@ -174,3 +174,13 @@ def test_inversion_framework_from_the_cli(toy_env, source_png, tmp_path, capsys)
     code, err = run(capsys, "edit", "--framework", "inversion", "--adapter", "icedit-lora", "--image", source_png,
                     "--instruction", "x", "--out", tmp_path / "inv2.png")
     assert code == 2 and "training-free" in err
+
+
+def test_training_free_experiment_writes_one_table(toy_env, tmp_path):
+    from icedit_lib import experiments
+
+    record = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--n", "2", "--steps", "1"])
+    assert set(record["summaries"]) == {"inversion + IC prompt", "inversion + bare instruction",
+                                        "inpaint + IC prompt", "inpaint + bare instruction"}
+    table = (tmp_path / "tf" / "table.md").read_text()
+    assert table.count("\n| ") == 4 + 1 and (tmp_path / "tf" / "figure.png").exists()
