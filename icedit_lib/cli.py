@@ -57,7 +57,7 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-seeds", type=_positive_int, default=1, help="inference-time scaling: M seeds per edit")
     p.add_argument("--filter-steps", type=int, default=0,
                    help="early filter: judge previews after m steps (0: judge finished images, best-of-M)")
-    p.add_argument("--judge", default="none", help="none | qwen2.5-vl-3b|7b|72b | a local folder")
+    p.add_argument("--judge", default="none", help="none | toy-judge | qwen2.5-vl-3b|7b|72b | a local folder")
 
 
 def _add_generate_options(p: argparse.ArgumentParser) -> None:

@@ -167,6 +167,32 @@ class ICEditor:
         images = [right_half(d, req.layout) for d in self.decode(track["x0"], req.layout)]
         return Previews(images, latents, list(seeds), steps, preview_steps, req)
 
+    def edit_with_previews(self, image: Image.Image, instruction: str, seeds: list[int], steps: int = 28,
+                           preview_at: tuple[int, ...] = (1, 2, 4, 6, 10), guidance: float = 50.0,
+                           prompt_mode: str = "ic") -> tuple[list[EditResult], dict[int, list[Image.Image]]]:
+        """Full edits of every seed (one batched call) and, on the way, the x0 previews after
+        each of `preview_at` steps: what an early-filter judge would have seen for each seed.
+        The previews after m steps equal those of `preview(..., preview_steps=m)`."""
+        self._check_steps(steps)
+        for m in preview_at:
+            self._check_steps(steps, m)
+        req = self._request(image, instruction, guidance, prompt_mode)
+        init = self.initial_latents(seeds, req.layout)
+        track = {"before": init, "x0": {}}
+
+        def keep_x0(pipe, i, t, kwargs):
+            after = kwargs["latents"]
+            if i + 1 in preview_at:
+                s_now, s_next = pipe.scheduler.sigmas[i].item(), pipe.scheduler.sigmas[i + 1].item()
+                track["x0"][i + 1] = after - s_next * (after - track["before"]) / (s_next - s_now)
+            track["before"] = after
+            return kwargs
+
+        diptychs = self._run(req, init, self.sigmas(steps), callback=keep_x0)
+        previews = {m: [right_half(d, req.layout) for d in self.decode(x0, req.layout)]
+                    for m, x0 in sorted(track["x0"].items())}
+        return self._results(req, diptychs, seeds), previews
+
     def resume(self, previews: Previews, index: int) -> EditResult:
         """Finish seed number `index` from its preview on the tail of the same schedule:
         identical to an uninterrupted run of that seed (cost: steps - preview_steps NFE)."""

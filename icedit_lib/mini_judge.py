@@ -34,7 +34,12 @@ from .checkpoints import atomic_path, atomic_write_text
 from .corpus import to_tensor
 from .judge import PairwiseJudge
 
+CONFIG_FILE = "mini_judge.json"  # tells a miniature judge's folder from a Qwen2.5-VL one
 CANDIDATE_KINDS = ("correct", "copy", "wrong_edit", "over_edit", "smear", "noise")
+
+
+def is_mini_judge(path: str | Path) -> bool:
+    return (Path(path) / CONFIG_FILE).exists()
 
 
 class ShapesJudgeModel(nn.Module):
@@ -109,7 +114,7 @@ class MiniJudge(PairwiseJudge):
         path.mkdir(parents=True, exist_ok=True)
         with atomic_path(path / "model.safetensors") as tmp:
             save_file({k: v.contiguous().cpu() for k, v in self.model.state_dict().items()}, str(tmp))
-        atomic_write_text(path / "config.json", json.dumps(self.model.config))
+        atomic_write_text(path / CONFIG_FILE, json.dumps(self.model.config))
         self.tokenizer.save_pretrained(path / "tokenizer")
         return path
 
@@ -118,9 +123,9 @@ class MiniJudge(PairwiseJudge):
         from transformers import T5TokenizerFast
 
         path = Path(path)
-        if not (path / "model.safetensors").exists():
-            raise FileNotFoundError(f"{path} holds no miniature judge (model.safetensors)")
-        model = ShapesJudgeModel(**json.loads((path / "config.json").read_text()))
+        if not is_mini_judge(path) or not (path / "model.safetensors").exists():
+            raise FileNotFoundError(f"{path} holds no miniature judge ({CONFIG_FILE} and model.safetensors)")
+        model = ShapesJudgeModel(**json.loads((path / CONFIG_FILE).read_text()))
         model.load_state_dict(load_file(str(path / "model.safetensors")))
         return cls(model, T5TokenizerFast.from_pretrained(path / "tokenizer"), device)
 

@@ -64,6 +64,7 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
           base="flux-fill-dev", weight_name="ICEdit-MoE-LoRA.safetensors", size_note="~430 MB"),
+    Entry("toy-judge", "judge", "toy_judge", "miniature judge trained on ShapesWorld candidates (this course)"),
     Entry("qwen2.5-vl-3b", "judge", "Qwen/Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL 3B judge", size_note="~7.5 GB"),
     Entry("qwen2.5-vl-7b", "judge", "Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL 7B judge", size_note="~16 GB"),
     Entry("qwen2.5-vl-72b", "judge", "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen2.5-VL 72B judge (the paper's; 4-bit "
@@ -311,11 +312,17 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
 # --------------------------------------------------------------------------- judges
 def load_judge(name: str, device: str = "auto", dtype=None, load_in_4bit: bool = False,
                download: bool | None = None):
-    """A pairwise judge for early-filter scaling: a Qwen2.5-VL registry name, folder or hub id."""
+    """A pairwise judge for early-filter scaling: `toy-judge` (or a folder holding a miniature
+    judge), or a Qwen2.5-VL registry name, folder or hub id."""
     from .judge import QwenVLJudge
+    from .mini_judge import MiniJudge, is_mini_judge
 
     if name in REGISTRY and REGISTRY[name].kind != "judge":
         raise ValueError(f"{name!r} is a {REGISTRY[name].kind} model, not a judge")
     entry, location = resolve(name, kind="judge")
+    if entry.local and not Path(location).exists():
+        raise ModelNotAvailable(f"judge {name!r} is not in {location}: {_how_to_get(entry)}")
+    if is_mini_judge(location):
+        return MiniJudge.load(location, device=pick_device(device))
     return QwenVLJudge.from_pretrained(local_snapshot(entry, location, download), device=device, dtype=dtype,
                                        load_in_4bit=load_in_4bit)

@@ -55,6 +55,17 @@ def test_resume_any_seed_of_a_batch(editor, source):
         torch.testing.assert_close(resumed[0], batch_full[j], rtol=1e-4, atol=1e-4)
 
 
+def test_previews_along_a_full_run_match_stopped_previews(editor, source):
+    steps, seeds = 6, [3, 4]
+    results, previews = editor.edit_with_previews(source, "remove the square", seeds, steps=steps, preview_at=(1, 3))
+    assert sorted(previews) == [1, 3] and [r.seed for r in results] == seeds
+    stopped = editor.preview(source, "remove the square", seeds, steps=steps, preview_steps=3)
+    for a, b in zip(previews[3], stopped.images):
+        assert np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= 1
+    with pytest.raises(ValueError):
+        editor.edit_with_previews(source, "x", [0], steps=4, preview_at=(4,))
+
+
 def test_batched_seeds_differ_and_match_single_runs(editor, source):
     results = editor.edit_seeds(source, "make the shapes solid", [1, 2], steps=3)
     assert [r.seed for r in results] == [1, 2]

@@ -38,3 +38,27 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
     a = judge.success_probability(sw.render(p.source), [sw.render(p.target)], p.instruction)
     b = again.success_probability(sw.render(p.source), [sw.render(p.target)], p.instruction)
     assert abs(a[0] - b[0]) < 1e-6
+
+
+def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
+    """The real script for a few steps on the tiny toy: pool chunks, a saved judge, a card; a rerun resumes."""
+    from icedit_lib import registry, train_judge
+    from icedit_lib.mini_judge import MiniJudge
+
+    out, work = tmp_path / "judge", tmp_path / "work"
+    argv = ["--output-dir", str(out), "--work-dir", str(work), "--pool-pairs", "2", "--eval-pairs", "2",
+            "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1,2", "--steps", "3",
+            "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu"]
+    record = train_judge.main(argv)
+    assert sorted(p.name for p in (work / "pool").iterdir()) == [
+        "eval_00000.safetensors", "eval_00001.safetensors", "train_00000.safetensors", "train_00001.safetensors"]
+    pool = train_judge.load_pool(work / "pool", "train")
+    assert len(pool["instructions"]) == 2 * 2 * 3  # pairs x seeds x (final + 2 previews)
+    assert sorted(set(pool["preview_step"].tolist())) == [0, 1, 2]
+    assert 0.0 <= record["evaluation"]["synthetic_agreement"] <= 1.0
+    assert (out / "README.md").exists() and (out / "model.safetensors").exists()
+    again = train_judge.main(argv + ["--steps", "4"])  # resumes at step 3, reuses the pool
+    assert again["steps"] == 4
+    monkeypatch.setenv("ICEDIT_MODEL_TOY_JUDGE", str(out))
+    assert isinstance(registry.load_judge("toy-judge", device="cpu"), MiniJudge)
+    assert isinstance(registry.load_judge(str(out), device="cpu"), MiniJudge)
