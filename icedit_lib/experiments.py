@@ -2,15 +2,30 @@
 
     python -m icedit_lib.experiments training-free --out-dir results/training_free [--n 64] [--steps 28]
 
+    python -m icedit_lib.experiments scaling --out-dir results/scaling [--adapter toy-moe] [--judge toy-judge]
+
 `training-free` (paper section 3.1 and its prompt ablation): {T2I inversion, inpainting} x
 {IC prompt, bare instruction} on a held-out ShapesWorld suite (made with its own seed,
 disjoint from every training set), success per edit type, L1 and L1 on kept pixels.
+
+`scaling` (paper section 3.3, Table 5): success against NFE for one seed, a random one of
+M, the judge's best of M finished images, early filter for every (M, m), and the oracle
+best of M (an upper bound: it reads the answer with the parser). Every row of the suite is
+run once with the largest M in one batched call that keeps the x0 previews after each m
+(`ICEditor.edit_with_previews`); each strategy is then replayed on that seed bank. This is
+exact for early filter: the previews are those of a stopped run, and the winner's final
+image is that of the resumed run (tested equal; a batch of M rounds at 1e-4 differently
+from a batch of 1). NFE follows each strategy's own accounting; wall time is measured
+side by side by `benchmarks/scaling_speed.py`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import random
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from .checkpoints import atomic_path, atomic_write_text
 from .evaluation import evaluate_suite
@@ -77,13 +92,148 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
               "summaries": {k: v["summary"] for k, v in results.items()}}
     atomic_write_text(out / "results.json", json.dumps(record, indent=2))
     atomic_write_text(out / "table.md", comparison_table(results, title))
-    fig = comparison_figure(results, title)
-    with atomic_path(out / "figure.png") as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
+    _save_figure(comparison_figure(results, title), out / "figure.png")
     return record
 
 
-EXPERIMENTS = {"training-free": training_free}
+def _save_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+def seed_bank(editor, rows: list[dict], num_seeds: int, filter_steps: tuple[int, ...], steps: int, seed: int = 0):
+    """For every suite row: the finished panels of `num_seeds` seeds, their parser success,
+    and the x0 previews after each of `filter_steps` steps (one batched call per row)."""
+    from . import shapesworld as sw
+    from .images import load_image
+    from .scaling import seeds_for
+
+    bank = []
+    for row in tqdm(rows, desc="seed bank", unit="edit"):
+        source = load_image(row["image_path"])
+        finals, previews = editor.edit_with_previews(source, row["instruction"], seeds_for(seed, num_seeds), steps,
+                                                     preview_at=filter_steps)
+        success = [bool(sw.score_edit(f.image, row["source"], row["target"], row["edit_type"]).success)
+                   for f in finals]
+        bank.append({"row": row, "source": source, "finals": [f.image for f in finals], "previews": previews,
+                     "success": success})
+    return bank
+
+
+def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_steps: tuple[int, ...], steps: int,
+                      strategy: str = "sequential", seed: int = 0) -> list[dict]:
+    """Success and NFE of every strategy on the seed bank (see the module docstring)."""
+    from .judge import select
+
+    rng = random.Random(seed)
+    n = len(bank)
+    rows = [{"method": "single seed", "M": 1, "m": None, "nfe": steps,
+             "success": sum(b["success"][0] for b in bank) / n}]
+    for size in sizes:
+        picks = {"random of M": [b["success"][rng.randrange(size)] for b in bank],
+                 "best of M, finished (judge)": [
+                     b["success"][select(judge, b["source"], b["finals"][:size], b["row"]["instruction"],
+                                         strategy).index] for b in bank],
+                 "oracle best of M (upper bound)": [any(b["success"][:size]) for b in bank]}
+        nfe = {"random of M": steps, "best of M, finished (judge)": size * steps,
+               "oracle best of M (upper bound)": size * steps}
+        for method, hits in picks.items():
+            rows.append({"method": method, "M": size, "m": None, "nfe": nfe[method], "success": sum(hits) / n})
+        for m in filter_steps:
+            hits = [b["success"][select(judge, b["source"], b["previews"][m][:size], b["row"]["instruction"],
+                                        strategy).index] for b in bank]
+            rows.append({"method": "early filter (judge)", "M": size, "m": m, "nfe": size * m + steps - m,
+                         "success": sum(hits) / n})
+    return rows
+
+
+def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> dict:
+    """Per preview step (and on finished panels): over pairs of seeds of one edit whose finished
+    results differ in success, the share where the judge prefers the successful seed."""
+    out = {}
+    for m in list(filter_steps) + ["final"]:
+        hits = total = 0
+        for b in bank:
+            images = b["finals"] if m == "final" else b["previews"][m]
+            good = [i for i, ok in enumerate(b["success"]) if ok]
+            bad = [i for i, ok in enumerate(b["success"]) if not ok]
+            for g in good:
+                for w in bad:
+                    hits += judge.prefer(b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5
+                    total += 1
+        out[str(m)] = {"accuracy": hits / total if total else None, "pairs": total}
+    return out
+
+
+def scaling_figure(rows: list[dict], accuracy: dict, title: str):
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    styles = {"random of M": ("tab:gray", "s"), "best of M, finished (judge)": ("tab:orange", "^"),
+              "oracle best of M (upper bound)": ("k", "*")}
+    single = rows[0]
+    ax.axhline(single["success"], color="tab:blue", ls=":", label=f"single seed ({single['success']:.0%})")
+    for method, (color, marker) in styles.items():
+        pts = [(r["nfe"], r["success"]) for r in rows if r["method"] == method]
+        ax.plot(*zip(*pts), color=color, marker=marker, label=method)
+    early = [r for r in rows if r["method"] == "early filter (judge)"]
+    for m in sorted({r["m"] for r in early}):
+        pts = [(r["nfe"], r["success"]) for r in early if r["m"] == m]
+        ax.plot(*zip(*pts), marker="o", alpha=0.8, label=f"early filter, m = {m}")
+    ax.set_xscale("log")
+    ax.set_xlabel("NFE per edit (transformer evaluations)")
+    ax.set_ylabel("success")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    keys = [k for k, v in accuracy.items() if v["accuracy"] is not None]
+    ax2.plot(range(len(keys)), [accuracy[k]["accuracy"] for k in keys], marker="o")
+    ax2.axhline(0.5, color="gray", ls=":", label="chance")
+    ax2.set_xticks(range(len(keys)), keys)
+    ax2.set_xlabel("preview after m steps")
+    ax2.set_ylabel("judge agrees with the parser")
+    ax2.set_ylim(0, 1)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4005,
+            device: str = "auto", base: str = "toy", adapter: str = "none", judge: str = "toy-judge",
+            sizes: tuple[int, ...] = (2, 4, 6, 8), filter_steps: tuple[int, ...] = (1, 2, 4, 6, 10),
+            strategy: str = "sequential") -> dict:
+    from .cli import load_suite
+    from .editor import ICEditor
+    from .evaluation import scoring_rows
+    from .registry import load_judge
+
+    out = Path(out_dir)
+    rows = scoring_rows(load_suite(make_suite(out / "suite", n=n, seed=suite_seed)))
+    editor = ICEditor.from_registry(base, adapter=adapter, device=device)
+    editor.pipe.set_progress_bar_config(disable=True)
+    the_judge = load_judge(judge, device=device)
+    bank = seed_bank(editor, rows, max(sizes), filter_steps, steps, seed)
+    table = replay_strategies(bank, the_judge, sizes, filter_steps, steps, strategy, seed)
+    accuracy = judge_accuracy(bank, the_judge, filter_steps)
+    title = f"Inference-time scaling: {base} + {adapter}, judge {judge} ({n} held-out edits, {steps} steps)"
+    lines = [f"**{title}**", "", "| method | M | m | NFE | success |", "|---|---|---|---|---|"]
+    lines += [f"| {r['method']} | {r['M']} | {r['m'] if r['m'] is not None else '-'} | {r['nfe']} | "
+              f"{r['success']:.1%} |" for r in table]
+    lines += ["", "Judge agreement with the parser against the preview step: " + ", ".join(
+        f"{k}: {v['accuracy']:.0%} ({v['pairs']} pairs)" for k, v in accuracy.items() if v["accuracy"] is not None)]
+    record = {"experiment": "scaling", "n": n, "steps": steps, "suite_seed": suite_seed, "base": base,
+              "adapter": adapter, "judge": judge, "strategy": strategy, "table": table, "judge_accuracy": accuracy,
+              "command": f"python -m icedit_lib.experiments scaling --out-dir {out_dir} --n {n} --steps {steps} "
+                         f"--base {base} --adapter {adapter} --judge {judge}"}
+    atomic_write_text(out / "results.json", json.dumps(record, indent=2))
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    _save_figure(scaling_figure(table, accuracy, title), out / "figure.png")
+    return record
+
+
+EXPERIMENTS = {"training-free": training_free, "scaling": scaling}
 
 
 def parse_args(argv=None):
@@ -93,6 +243,9 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--device", default="auto")
+    p.add_argument("--base", default="toy", help="scaling: the Fill base")
+    p.add_argument("--adapter", default="none", help="scaling: the adapter (none: the training-free model)")
+    p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
     return p.parse_args(argv)
 
 
@@ -101,7 +254,8 @@ def main(argv=None) -> dict:
 
     diffusers_logging.disable_progress_bar()
     a = parse_args(argv)
-    record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device)
+    extra = {"base": a.base, "adapter": a.adapter, "judge": a.judge} if a.experiment == "scaling" else {}
+    record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)
     print((Path(a.out_dir) / "table.md").read_text())
     return record
 

@@ -71,3 +71,40 @@ def test_early_filter_costs_and_resumes_the_winner(editor):
     assert best.nfe == 12 and best.comparisons == 2
     assert scaling.single(editor, source, "x", steps=3).nfe == 3
     assert scaling.random_of_m(editor, source, "x", num_seeds=5, steps=3).chosen in range(5)
+
+
+def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp_path, monkeypatch):
+    from icedit_lib import experiments
+    from icedit_lib.mini_judge import MiniJudge, ShapesJudgeModel
+    from icedit_lib.miniature import build_t5_tokenizer
+
+    tok = build_t5_tokenizer()
+    MiniJudge(ShapesJudgeModel(len(tok), width=16, layers=1, heads=2), tok).save(tmp_path / "judge")
+    record = experiments.main(["scaling", "--out-dir", str(tmp_path / "sc"), "--n", "2", "--steps", "12",
+                               "--judge", str(tmp_path / "judge")])
+    table = record["table"]
+    early = {(r["M"], r["m"]): r for r in table if r["method"] == "early filter (judge)"}
+    assert set(early) == {(M, m) for M in (2, 4, 6, 8) for m in (1, 2, 4, 6, 10)}
+    assert early[(6, 4)]["nfe"] == 6 * 4 + 12 - 4  # the winner resumes: M m + n - m
+    for M in (2, 4, 6, 8):
+        oracle = next(r for r in table if r["method"].startswith("oracle") and r["M"] == M)["success"]
+        assert all(r["success"] <= oracle for r in table if r["M"] == M)
+    assert set(record["judge_accuracy"]) == {"1", "2", "4", "6", "10", "final"}
+    assert (tmp_path / "sc" / "figure.png").exists() and "early filter" in (tmp_path / "sc" / "table.md").read_text()
+
+
+def test_replay_with_a_first_choice_judge_equals_the_single_seed():
+    from icedit_lib.experiments import replay_strategies
+    from icedit_lib.judge import PairwiseJudge
+
+    class First(PairwiseJudge):
+        def p_first(self, source, first, second, instruction):
+            return 1.0  # always the first shown: prefer() averages to 0.5, sequential keeps the incumbent
+
+    bank = [{"row": {"instruction": "x"}, "source": None, "finals": [None] * 4,
+             "previews": {2: [None] * 4}, "success": ok} for ok in ([True, False, False, True], [False, True, True, True])]
+    rows = replay_strategies(bank, First(), sizes=(4,), filter_steps=(2,), steps=10)
+    single = rows[0]["success"]
+    assert single == 0.5
+    assert next(r for r in rows if r["method"] == "early filter (judge)")["success"] == single
+    assert next(r for r in rows if r["method"].startswith("oracle"))["success"] == 1.0
