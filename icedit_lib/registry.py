@@ -64,6 +64,10 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
           base="flux-fill-dev", weight_name="ICEdit-MoE-LoRA.safetensors", size_note="~430 MB"),
+    Entry("toy-lora", "adapter", "toy_lora", "LoRA fine-tuned on ShapesWorld edits over `toy` (this course)",
+          base="toy"),
+    Entry("toy-moe", "adapter", "toy_moe", "LoRA-MoE fine-tuned on ShapesWorld edits over `toy` (this course)",
+          base="toy"),
     Entry("toy-judge", "judge", "toy_judge", "miniature judge trained on ShapesWorld candidates (this course)"),
     Entry("qwen2.5-vl-3b", "judge", "Qwen/Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL 3B judge", size_note="~7.5 GB"),
     Entry("qwen2.5-vl-7b", "judge", "Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL 7B judge", size_note="~16 GB"),
@@ -100,6 +104,21 @@ def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
     known = ", ".join(n for n, e in REGISTRY.items() if kind is None or e.kind == kind)
     raise ModelNotAvailable(f"unknown model {name_or_path!r}: not a registry name ({known}), "
                             "an existing folder, or a hub id (owner/name)")
+
+
+def available(name: str) -> bool:
+    """Whether a registry name can be used without downloading: a local model that is there
+    (or overridden by its environment variable), or a hub model already in the local cache."""
+    entry, location = resolve(name)
+    if Path(location).exists():
+        return True
+    if entry.local:
+        return False
+    try:
+        local_snapshot(entry, location, download=False)
+        return True
+    except ModelNotAvailable:
+        return False
 
 
 def read_settings(path: str | Path) -> dict:

@@ -111,3 +111,13 @@ def test_unknown_adapter_and_moe_format(tmp_path):
     save_file({"transformer.x.lora_A.expert_0.weight": torch.zeros(2, 2)}, str(tmp_path / "moe.safetensors"))
     with pytest.raises(registry.AdapterError, match="does not fit"):  # an expert for a module the base lacks
         registry.check_adapter_fits(torch.nn.Linear(2, 2), tmp_path / "moe.safetensors", "moe", "toy")
+
+
+def test_available_tells_present_from_missing_without_downloading(toy_env, tmp_path, monkeypatch):
+    from icedit_lib import registry
+
+    assert registry.available("toy")
+    monkeypatch.setenv("ICEDIT_MODEL_TOY_MOE", str(tmp_path / "nothing_here"))
+    assert not registry.available("toy-moe")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert not registry.available("flux-fill-dev")  # not cached here, and no download is tried
