@@ -8,6 +8,15 @@
 {IC prompt, bare instruction} on a held-out ShapesWorld suite (made with its own seed,
 disjoint from every training set), success per edit type, L1 and L1 on kept pixels.
 
+    python -m icedit_lib.experiments fine-tuning --out-dir results/fine_tuning [--train-steps 1000]
+
+`fine-tuning` (paper section 3.2 and its ablations): the training-free model, the shipped
+LoRA and LoRA-MoE, the IC prompt against the bare instruction after fine-tuning, 1 / 2 / 4
+/ 8 experts and the expert rank, the trainable router against the authors' fixed one, the
+loss on all tokens against the right half only. Each ablation adapter is trained by
+`icedit_lib.train` for `--train-steps` into `OUT/adapters/<name>` (resumable; a finished
+one is reused), then every configuration is evaluated on the same held-out suite.
+
 `scaling` (paper section 3.3, Table 5): success against NFE for one seed, a random one of
 M, the judge's best of M finished images, early filter for every (M, m), and the oracle
 best of M (an upper bound: it reads the answer with the parser). Every row of the suite is
@@ -233,7 +242,77 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     return record
 
 
-EXPERIMENTS = {"training-free": training_free, "scaling": scaling}
+# name -> (train.py arguments or a shipped adapter's registry name, prompt mode at inference)
+FINE_TUNING = {
+    "training-free (no adapter)": (None, "ic"),
+    "LoRA r32": ("toy-lora", "ic"),
+    "LoRA-MoE 4 x r32": ("toy-moe", "ic"),
+    "LoRA-MoE 4 x r32, bare instruction (trained and used)": (["--adapter", "moe", "--prompt", "direct"], "direct"),
+    "LoRA-MoE 1 x r32": (["--adapter", "moe", "--num-experts", "1"], "ic"),
+    "LoRA-MoE 2 x r32": (["--adapter", "moe", "--num-experts", "2"], "ic"),
+    "LoRA-MoE 8 x r32": (["--adapter", "moe", "--num-experts", "8"], "ic"),
+    "LoRA-MoE 4 x r8": (["--adapter", "moe", "--rank", "8", "--alpha", "8"], "ic"),
+    "LoRA-MoE 4 x r32, fixed router (authors)": (["--adapter", "moe", "--router", "fixed"], "ic"),
+    "LoRA-MoE 4 x r32, loss on the right half": (["--adapter", "moe", "--loss-region", "right"], "ic"),
+}
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+
+
+def train_ablation(name: str, train_args: list[str], out: Path, train_steps: int, base: str) -> Path:
+    """Train (or reuse) one ablation adapter; return its folder."""
+    from . import train
+
+    folder = out / "adapters" / _slug(name)
+    done = folder / "training.json"
+    if done.exists() and json.loads(done.read_text()).get("steps") == train_steps:
+        return folder
+    train.main(train_args + ["--base", base, "--output-dir", str(folder), "--work-dir", str(out / "work" / _slug(name)),
+                             "--max-steps", str(train_steps), "--validate-every", "0"])
+    return folder
+
+
+def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4006,
+                device: str = "auto", base: str = "toy", train_steps: int = 1000,
+                configurations: dict | None = None) -> dict:
+    """Every row of `FINE_TUNING` (or `configurations`) on one held-out suite; shipped adapters
+    that are missing are trained like the ablations (`--adapter lora` / `moe`)."""
+    from . import registry
+    from .editor import ICEditor
+
+    out = Path(out_dir)
+    suite = make_suite(out / "suite", n=n, seed=suite_seed)
+    results, parameters = {}, {}
+    for name, (adapter, prompt) in (configurations or FINE_TUNING).items():
+        if isinstance(adapter, str) and not registry.available(adapter):  # train a stand-in for the shipped one
+            adapter = ["--adapter", "moe" if adapter.endswith("moe") else "lora"]
+        if isinstance(adapter, list):
+            adapter = str(train_ablation(name, adapter, out, train_steps, base))
+        editor = ICEditor.from_registry(base, adapter=adapter or "none", device=device)
+        editor.pipe.set_progress_bar_config(disable=True)
+        record_file = registry.adapter_file(adapter)[1].parent / "training.json" if adapter else None
+        if record_file and record_file.exists():
+            rec = json.loads(record_file.read_text())
+            parameters[name] = {"trainable_parameters": rec.get("trainable_parameters"), "steps": rec.get("steps")}
+        results[name] = evaluate_suite(editor, suite, out / "runs" / _slug(name), seed=seed, steps=steps,
+                                       prompt_mode=prompt, options={"adapter": adapter, "base": base}, title=name)
+    title = f"Fine-tuning on the miniature ({n} held-out edits, {steps} steps)"
+    table = comparison_table(results, title)
+    table += "\n| configuration | trainable parameters | training steps |\n|---|---|---|\n" + "".join(
+        f"| {k} | {v['trainable_parameters']:,} | {v['steps']} |\n" for k, v in parameters.items())
+    record = {"experiment": "fine-tuning", "n": n, "steps": steps, "suite_seed": suite_seed, "train_steps": train_steps,
+              "command": f"python -m icedit_lib.experiments fine-tuning --out-dir {out_dir} --n {n} --steps {steps} "
+                         f"--train-steps {train_steps}",
+              "parameters": parameters, "summaries": {k: v["summary"] for k, v in results.items()}}
+    atomic_write_text(out / "results.json", json.dumps(record, indent=2))
+    atomic_write_text(out / "table.md", table)
+    _save_figure(comparison_figure(results, title), out / "figure.png")
+    return record
+
+
+EXPERIMENTS = {"training-free": training_free, "fine-tuning": fine_tuning, "scaling": scaling}
 
 
 def parse_args(argv=None):
@@ -246,6 +325,7 @@ def parse_args(argv=None):
     p.add_argument("--base", default="toy", help="scaling: the Fill base")
     p.add_argument("--adapter", default="none", help="scaling: the adapter (none: the training-free model)")
     p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
+    p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
     return p.parse_args(argv)
 
 
@@ -254,7 +334,8 @@ def main(argv=None) -> dict:
 
     diffusers_logging.disable_progress_bar()
     a = parse_args(argv)
-    extra = {"base": a.base, "adapter": a.adapter, "judge": a.judge} if a.experiment == "scaling" else {}
+    extra = {"scaling": {"base": a.base, "adapter": a.adapter, "judge": a.judge},
+             "fine-tuning": {"base": a.base, "train_steps": a.train_steps}}.get(a.experiment, {})
     record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)
     print((Path(a.out_dir) / "table.md").read_text())
     return record

@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +78,9 @@ def parse_args(argv=None):
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--eval-n", type=int, default=0,
+                   help="after training, evaluate on this many held-out edits (the fine-tuning experiment's suite) "
+                        "and put the numbers in training.json and the model card")
     args = p.parse_args(argv)
     args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
     return args
@@ -183,7 +188,34 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
     atomic_write_text(out_dir / "icedit.json", json.dumps({"base": args.base, "adapter": args.adapter,
                                                            "panel_width": record.get("panel_width")}))
     atomic_write_text(out_dir / "training.json", json.dumps(record, indent=2))
+    write_card(out_dir, record)
     return out_dir
+
+
+def write_card(out_dir: Path, record: dict) -> Path:
+    """The adapter's model card (README.md), generated from its training record."""
+    a = record["args"]
+    kind = (f"LoRA-MoE: {a['num_experts']} experts of rank {a['rank']} (top-{a['top_k']}, {a['router']} router, "
+            f"placement {a['moe_placement']}) + LoRA rank {a['rank']} on the other targets"
+            if record["adapter"] == "moe" else f"LoRA rank {a['rank']}, alpha {a['alpha']}")
+    lines = [f"# {out_dir.name}: {kind}", "", f"Fine-tuned over `{record['base']}` on {a['data']} editing pairs "
+             "(training templates, training-split scenes) as in-context diptychs.", "",
+             f"- command: `{record.get('command', '')}`",
+             f"- trainable parameters: {record['trainable_parameters']:,}",
+             f"- optimizer: {a['optimizer']} (lr {a['lr']}, weight decay {a['weight_decay']}), batch {a['batch_size']} "
+             f"x gradient accumulation {a['grad_accum']} x {record.get('processes', 1)} process(es), "
+             f"clip {a['max_grad_norm']}, prompt `{a['prompt']}` with dropout {a['prompt_dropout']}, loss on "
+             f"{a['loss_region']} tokens",
+             f"- steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
+    ev = record.get("evaluation")
+    if ev:
+        o = ev["overall"]
+        lines += [f"- held-out evaluation ({o['n']} edits, 28 steps, suite seed {record['eval_suite_seed']}): "
+                  f"success {o['success']:.1%}, L1 {o['l1']:.4f}, L1 on kept pixels {o['l1_kept']:.4f}", "",
+                  "| edit type | success |", "|---|---|"]
+        lines += [f"| {k} | {v['success']:.0%} |" for k, v in ev["per_type"].items()]
+    atomic_write_text(out_dir / "README.md", "\n".join(lines) + "\n")
+    return out_dir / "README.md"
 
 
 @torch.no_grad()
@@ -292,10 +324,31 @@ def main(argv=None) -> dict:
                 last_ckpt = time.time()
     bar.close()
     accelerator.wait_for_everyone()
-    record.update(steps=step, wall_s=round(time.time() - t0, 1), processes=world, device=str(device))
+    record.update(steps=step, wall_s=round(time.time() - t0, 1), processes=world, device=str(device),
+                  command="python -m icedit_lib.train " + " ".join(shlex.quote(str(x)) for x in
+                                                                (sys.argv[1:] if argv is None else argv)))
     if accelerator.is_main_process:
+        if args.eval_n:
+            record.update(evaluate_adapter(pipe, unwrapped, args, out_dir, entry))
         save_adapter(pipe, unwrapped, args, out_dir, record)
     return record
+
+
+EVAL_SUITE_SEED = 4006  # the fine-tuning experiment's held-out suite
+
+
+def evaluate_adapter(pipe, transformer, args, out_dir: Path, entry) -> dict:
+    """The trained adapter on a held-out suite (scored by the parser), for the model card."""
+    from .editor import ICEditor
+    from .evaluation import evaluate_suite
+    from .suites import make_suite
+
+    transformer.eval()
+    pipe.set_progress_bar_config(disable=True)
+    suite = make_suite(out_dir / "evaluation" / "suite", n=args.eval_n, seed=EVAL_SUITE_SEED)
+    result = evaluate_suite(ICEditor(pipe, entry.panel_width, entry.max_sequence_length), suite,
+                            out_dir / "evaluation", prompt_mode=args.prompt, title=f"{out_dir.name}, held out")
+    return {"evaluation": result["summary"], "eval_suite_seed": EVAL_SUITE_SEED}
 
 
 if __name__ == "__main__":

@@ -153,8 +153,11 @@ def test_finetune_prodigy_two_steps(toy_env, tmp_path):
     from icedit_lib import train
 
     rec = train.main(["--output-dir", str(tmp_path / "p"), "--max-steps", "2", "--rank", "4", "--alpha", "4",
-                      "--validate-every", "0", "--threads", "1", "--loss-region", "right"])
+                      "--validate-every", "0", "--threads", "1", "--loss-region", "right", "--eval-n", "2"])
     assert rec["args"]["optimizer"] == "prodigy" and rec["steps"] == 2
+    assert rec["evaluation"]["overall"]["n"] == 2 and (tmp_path / "p" / "evaluation" / "results.json").exists()
+    card = (tmp_path / "p" / "README.md").read_text()
+    assert "--eval-n 2" in card and "held-out evaluation (2 edits" in card
 
 
 def test_two_process_cpu_run(toy_env, tmp_path):
@@ -175,3 +178,21 @@ def test_two_process_cpu_run(toy_env, tmp_path):
     record = json.loads((tmp_path / "ddp" / "training.json").read_text())
     assert record["processes"] == 2 and record["steps"] == 2
     assert (tmp_path / "ddp" / "lora_moe.safetensors").exists()
+
+
+def test_fine_tuning_experiment_trains_missing_adapters_and_tables_everything(toy_env, tmp_path, monkeypatch):
+    from icedit_lib import experiments
+
+    monkeypatch.setenv("ICEDIT_MODEL_TOY_MOE", str(tmp_path / "not_shipped"))
+    configs = {"training-free": (None, "ic"), "LoRA-MoE (stand-in)": ("toy-moe", "ic"),
+               "LoRA r2, bare": (["--adapter", "lora", "--rank", "2", "--alpha", "2", "--prompt", "direct"], "direct")}
+    out = tmp_path / "ft"
+    record = experiments.fine_tuning(out, n=2, steps=2, device="cpu", train_steps=2, configurations=configs)
+    assert set(record["summaries"]) == set(configs)
+    assert (out / "adapters" / "lora_moe__stand_in" / "lora_moe.safetensors").exists()
+    assert record["parameters"]["LoRA r2, bare"]["steps"] == 2
+    table = (out / "table.md").read_text()
+    assert "LoRA r2, bare" in table and "trainable parameters" in table
+    mtime = (out / "adapters" / "lora_r2__bare" / "training.json").stat().st_mtime
+    experiments.fine_tuning(out, n=2, steps=2, device="cpu", train_steps=2, configurations=configs)
+    assert (out / "adapters" / "lora_r2__bare" / "training.json").stat().st_mtime == mtime  # reused, not retrained
