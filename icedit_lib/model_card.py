@@ -15,7 +15,9 @@ from .checkpoints import atomic_write_text
 
 PARTS = [
     ("vae", "vae/training.json", "AutoencoderKL, 16 latent channels, 4x (widths 16/32/64, no mid-block attention)",
-     "python -m icedit_lib.train_vae --threads 2 --output-dir data/models/toy/vae --work-dir checkpoints/vae",
+     "python -m icedit_lib.train_vae --threads 2 --steps 20000 --output-dir data/models/toy/vae --work-dir "
+     "checkpoints/vae`, then the same command with `--steps 26000` (it resumes at step 20000 and stretches the "
+     "cosine schedule over 6000 more steps: a warm restart at 17% of the peak learning rate)",
      "single panels, diptychs and right-half-masked diptychs of training-split scenes; MSE + L1 + 1e-6 KL, "
      "AdamW 1e-3, batch 8, cosine"),
     ("t2i", "training_t2i.json", "FluxTransformer2DModel T2I (64 in / 64 out, 2 double + 4 single blocks, width 128) "
@@ -60,7 +62,7 @@ def write_card(model_dir: str | Path) -> Path:
                   f"- steps: {steps} ({status}); wall time {rec.get('wall_s', 0) / 60:.0f} min on "
                   f"{rec.get('device', 'cpu')} with {rec.get('threads', '?')} thread(s) (the 2-core CI-class CPU)",
                   f"- command: `{command}` (resumes after a kill; a new checkout continues with "
-                  "`--continue-from-export`)" if name != "vae" else f"- command: `{command}`",
+                  "`--continue-from-export`)" if name != "vae" else f"- commands: `{command}",
                   f"- evaluation: {_fmt(rec.get('evaluation'))}", ""]
     out = model_dir / "README.md"
     atomic_write_text(out, "\n".join(lines))
