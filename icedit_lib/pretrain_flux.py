@@ -93,7 +93,7 @@ def t2i_example(rng: random.Random, diptych: bool) -> tuple:
 
 def describe_left(rng: random.Random, scene: sw.Scene, p: float) -> bool:
     """Describe the left panel too, sometimes: only for scenes of at most two objects, so the
-    caption fits the 77 CLIP / 64 T5 tokens and the change at its end is never truncated."""
+    caption fits the 77 CLIP / 80 T5 tokens and the change at its end is never truncated."""
     return len(scene.objects) <= 2 and rng.random() < p
 
 
