@@ -22,11 +22,15 @@ PARTS = [
      "AdamW 1e-3, batch 8, cosine"),
     ("t2i", "training_t2i.json", "FluxTransformer2DModel T2I (64 in / 64 out, 2 double + 4 single blocks, width 128) "
      "and the tiny CLIP + T5, trained jointly",
-     "python -m icedit_lib.pretrain_flux --stage t2i --threads 2 --steps 20000 --export-every 1000",
+     "python -m icedit_lib.pretrain_flux --stage t2i --threads 2 --steps 16000 --stop-at 8000 --export-every 1000` "
+     "(transformer and encoders jointly), then `python -m icedit_lib.pretrain_flux --stage t2i --threads 1 --steps "
+     "30000 --freeze-text-encoders --continue-from-export --work-dir checkpoints/t2i_frozen --export-every 1000` "
+     "(the transformer alone, beside the Fill run, on the encoders the Fill model uses",
      "described panels and described diptychs (identical or one change; no imperatives), rectified flow, "
      "logit-normal shifted t, batch 16, AdamW 1e-3, EMA 0.999"),
     ("fill", "training_fill.json", "FluxTransformer2DModel Fill (192 in / 64 out), widened from the T2I model",
-     "python -m icedit_lib.pretrain_flux --stage fill --threads 2 --steps 20000 --export-every 1000",
+     "python -m icedit_lib.pretrain_flux --stage fill --threads 1 --steps 30000 --export-every 1000` (started "
+     "from the T2I export at step 8000, when the encoders were frozen",
      "inpainting: right-half masks of described diptychs (1/2), random rectangles on diptychs (1/4) and panels "
      "(1/4); loss on masked tokens 1.0, others 0.1; text encoders frozen"),
 ]
@@ -71,13 +75,14 @@ def write_card(model_dir: str | Path) -> Path:
         lines += [f"- data: {data}",
                   f"- steps: {steps} ({status}); wall time {rec.get('wall_s', 0) / 60:.0f} min on "
                   f"{rec.get('device', 'cpu')} with {rec.get('threads', '?')} thread(s) (the 2-core CI-class CPU)",
-                  f"- command: `{command}` (resumes after a kill; a new checkout continues with "
-                  "`--continue-from-export`)" if name != "vae" else f"- commands: `{command}",
+                  f"- commands: `{command}); each resumes after a kill, and a new checkout without "
+                  "`checkpoints/` continues with `--continue-from-export`" if name != "vae" else f"- commands: `{command}",
                   f"- evaluation: {_fmt(rec.get('evaluation'))}"]
         metric, threshold, wording = TARGETS[name]
         value = (rec.get("evaluation") or {}).get(metric)
         if value is not None:
-            verdict = "met" if value >= threshold else "**not met**"
+            verdict = "met" if value >= threshold else \
+                "**not met**" if steps == target else "**not met yet** (training in progress)"
             lines.append(f"- target ({wording}): {verdict}, {metric} = {value:.1%}")
         lines += [f"- note: {NOTES[name]}"] if name in NOTES else []
         lines.append("")

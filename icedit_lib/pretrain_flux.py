@@ -64,6 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
+    p.add_argument("--stop-at", type=int, default=0,
+                   help="stop (state saved, EMA exported and evaluated) at this step, with the learning-rate "
+                        "schedule still that of --steps: the first phase of a run continued differently")
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=2000)
     p.add_argument("--eval-n", type=int, default=64)
@@ -350,7 +353,8 @@ def main(argv=None) -> dict:
         return rec
     last_ckpt = time.time()
     bar = tqdm(total=args.steps, initial=step, desc=args.stage, dynamic_ncols=True)
-    while step < args.steps:
+    last = min(args.steps, args.stop_at) if args.stop_at else args.steps
+    while step < last:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
         loss = training_loss(pipe, args, step, device)
@@ -372,7 +376,7 @@ def main(argv=None) -> dict:
             with open(log_path, "a") as f:
                 f.write(json.dumps({"step": step, "eval": ev}) + "\n")
             bar.write(f"step {step}: {ev}")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
+        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == last:
             save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
                                                                "rewarm_from": rewarm_from}, ema=ema)
             last_ckpt = time.time()

@@ -63,6 +63,9 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     shutil.copytree(toy_dir, model_dir)
     common = ["--model-dir", str(model_dir), "--batch-size", "2", "--eval-every", "1000", "--eval-n", "1",
               "--threads", "1", "--warmup", "2"]
+    rec = pretrain_flux.main(["--stage", "t2i", "--steps", "5", "--stop-at", "1", "--work-dir", str(tmp_path / "t2i")]
+                             + common)
+    assert rec["step"] == 1  # stopped early, on the schedule of 5 steps
     rec = pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i")] + common)
     assert rec["step"] == 2 and 0 <= rec["evaluation"]["t2i_exact"] <= 1
     encoder_file = model_dir / "text_encoder_2" / "model.safetensors"
