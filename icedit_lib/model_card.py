@@ -22,8 +22,8 @@ PARTS = [
      "AdamW 1e-3, batch 8, cosine"),
     ("t2i", "training_t2i.json", "FluxTransformer2DModel T2I (64 in / 64 out, 2 double + 4 single blocks, width 128) "
      "and the tiny CLIP + T5, trained jointly",
-     "python -m icedit_lib.pretrain_flux --stage t2i --threads 2 --steps 16000 --stop-at 8000 --export-every 1000` "
-     "(transformer and encoders jointly), then `python -m icedit_lib.pretrain_flux --stage t2i --threads 1 --steps "
+     "python -m icedit_lib.pretrain_flux --stage t2i --threads 2 --steps 16000 --export-every 1000` "
+     "(transformer and encoders jointly; planned next: `python -m icedit_lib.pretrain_flux --stage t2i --threads 1 --steps "
      "30000 --freeze-text-encoders --continue-from-export --work-dir checkpoints/t2i_frozen --export-every 1000` "
      "(the transformer alone, beside the Fill run, on the encoders the Fill model uses",
      "described panels and described diptychs (identical or one change; no imperatives), rectified flow, "
