@@ -29,8 +29,8 @@ PARTS = [
      "described panels and described diptychs (identical or one change; no imperatives), rectified flow, "
      "logit-normal shifted t, batch 16, AdamW 1e-3, EMA 0.999"),
     ("fill", "training_fill.json", "FluxTransformer2DModel Fill (192 in / 64 out), widened from the T2I model",
-     "python -m icedit_lib.pretrain_flux --stage fill --threads 1 --steps 30000 --export-every 1000` (started "
-     "from the T2I export at step 8000, when the encoders were frozen",
+     "python -m icedit_lib.pretrain_flux --stage fill --threads 1 --steps 30000 --export-every 1000` (planned: to start "
+     "from the T2I export at step 16000, with the encoders frozen",
      "inpainting: right-half masks of described diptychs (1/2), random rectangles on diptychs (1/4) and panels "
      "(1/4); loss on masked tokens 1.0, others 0.1; text encoders frozen"),
 ]
