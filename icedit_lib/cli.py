@@ -44,7 +44,9 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
                         "source inverted and its attention K/V injected (paper 3.1)")
     p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id "
                                                  "(inversion: toy means toy-t2i; use flux-dev at full scale)")
-    p.add_argument("--adapter", default="none", help="none | a registry name | a local folder or file")
+    p.add_argument("--adapter", default="default",
+                   help="default (toy base: the better shipped adapter, toy-moe, when present; otherwise none) | "
+                        "none (training-free) | a registry name | a local folder or file")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic",
                    help="ic: the in-context diptych prompt (paper); direct: the bare instruction")
     p.add_argument("--steps", type=_positive_int, default=28)
@@ -205,7 +207,7 @@ def _editor(args):
 
     from .editor import ICEditor
     from .inversion import InversionEditor
-    from .registry import AdapterError
+    from .registry import AdapterError, default_adapter
 
     diffusers_logging.disable_progress_bar()  # one bar per batch is enough on a terminal
     transformers_logging.disable_progress_bar()
@@ -218,6 +220,8 @@ def _editor(args):
         from .registry import resolve
 
         resolve(args.judge, kind="judge")  # an unknown judge fails before any model loads
+    if args.adapter == "default":
+        args.adapter = "none" if args.framework == "inversion" else default_adapter(args.base)
     if args.framework == "inversion":
         if args.num_seeds > 1:
             raise ValueError("early-filter scaling runs on the inpainting framework (--framework inpaint)")

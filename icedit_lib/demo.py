@@ -19,7 +19,7 @@ from .checkpoints import atomic_path, atomic_write_text
 from .cli import load_suite
 from .editor import ICEditor
 from .images import load_image
-from .registry import DATA_DIR
+from .registry import DATA_DIR, default_adapter
 
 
 def parse_args(argv=None):
@@ -27,7 +27,7 @@ def parse_args(argv=None):
     p.add_argument("--suite", default=str(DATA_DIR / "examples" / "suite.jsonl"))
     p.add_argument("--out-dir", default="outputs")
     p.add_argument("--base", default="toy")
-    p.add_argument("--adapter", default="none")
+    p.add_argument("--adapter", default="default", help="default: the base's better shipped adapter | none | a name")
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -38,6 +38,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     from .figures import edit_grid
 
+    if args.adapter == "default":
+        args.adapter = default_adapter(args.base)
     editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device)
     rows, scores = [], []
     for row in tqdm(load_suite(args.suite), desc="demo edits"):

@@ -76,6 +76,19 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
 ]}
 
 
+# What `icedit edit --adapter default` means for each base: the better shipped adapter, chosen by
+# the fine-tuning comparison (results/fine_tuning). Full-scale bases get none by default, so that
+# nothing large is downloaded unasked: pass --adapter icedit-moe or icedit-lora.
+DEFAULT_ADAPTERS = {"toy": "toy-moe"}
+
+
+def default_adapter(base: str) -> str:
+    """The adapter `--adapter default` stands for on `base`: its registered default when that is on
+    disk, otherwise "none" (the training-free model)."""
+    name = DEFAULT_ADAPTERS.get(base, "none")
+    return name if name != "none" and available(name) else "none"
+
+
 def _looks_like_hub_id(source: str) -> bool:
     return source.count("/") == 1 and not source.startswith((".", "/", "~")) and not Path(source).exists()
 

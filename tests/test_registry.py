@@ -121,3 +121,12 @@ def test_available_tells_present_from_missing_without_downloading(toy_env, tmp_p
     assert not registry.available("toy-moe")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert not registry.available("flux-fill-dev")  # not cached here, and no download is tried
+
+
+def test_default_adapter_is_the_shipped_one_when_present(tmp_path, monkeypatch):
+    shipped = registry.REGISTRY[registry.DEFAULT_ADAPTERS["toy"]]
+    monkeypatch.setenv(shipped.env_var, str(tmp_path / "adapter"))
+    assert registry.default_adapter("toy") == "none"  # not trained yet: the training-free model
+    (tmp_path / "adapter").mkdir()
+    assert registry.default_adapter("toy") == registry.DEFAULT_ADAPTERS["toy"]
+    assert registry.default_adapter("flux-fill-dev") == "none"  # nothing large downloaded unasked
