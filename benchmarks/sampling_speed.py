@@ -6,18 +6,15 @@ the 2-core CPU). Writes benchmarks/results/sampling_speed.json.
 Untrained and trained weights time the same: only the sizes matter.
 """
 import argparse
-import json
-import os
-import platform
 import random
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from record import timing_summary, write_record
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.checkpoints import atomic_write_text
 from icedit_lib.editor import ICEditor
 
 
@@ -40,16 +37,11 @@ def main(argv=None):
             t = time.perf_counter()
             editor.edit(source, "make the red circle blue", seed=i, steps=args.steps)
             times.append(time.perf_counter() - t)
-        results[f"threads_{threads}"] = {"median_s": statistics.median(times), "min_s": min(times),
-                                         "max_s": max(times), "repeats": args.repeats}
+        results[f"threads_{threads}"] = dict(timing_summary(times), repeats=args.repeats)
         print(f"{threads} thread(s): median {statistics.median(times):.3f} s per {args.steps}-step edit")
-    record = {"what": f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
-                      "transformer steps + decode)", "base": args.base, "results": results,
-              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "torch": torch.__version__},
-              "command": "python benchmarks/sampling_speed.py " + " ".join(argv or [])}
-    atomic_write_text(args.out, json.dumps(record, indent=2))
-    return record
+    return write_record(args.out, "sampling_speed.py", argv,
+                        what=f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
+                             "transformer steps + decode)", base=args.base, results=results)
 
 
 if __name__ == "__main__":

@@ -8,18 +8,14 @@ passes each), and the winner resumes from step m. Best-of-M on finished images i
 too, for the paper's comparison. Untrained and trained weights time the same.
 """
 import argparse
-import json
-import os
-import platform
 import random
-import statistics
 import time
 from pathlib import Path
 
 import torch
+from record import timing_summary, write_record
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.checkpoints import atomic_write_text
 from icedit_lib.editor import ICEditor
 from icedit_lib.registry import load_judge
 from icedit_lib.scaling import best_of_m, early_filter, single
@@ -60,20 +56,16 @@ def main(argv=None):
             res = run(100 + i)
             times[name].append(time.perf_counter() - t)
             nfe[name] = res.nfe
-    med = {name: statistics.median(ts) for name, ts in times.items()}
-    results = {name: {"median_s": med[name], "min_s": min(ts), "max_s": max(ts), "nfe": nfe[name],
-                      "ratio_to_single": med[name] / med["single"]} for name, ts in times.items()}
+    results = {name: dict(timing_summary(ts), nfe=nfe[name]) for name, ts in times.items()}
+    for r in results.values():
+        r["ratio_to_single"] = r["median_s"] / results["single"]["median_s"]
     for name, r in results.items():
         print(f"{name:>20}: median {r['median_s']:.3f} s, NFE {r['nfe']}, {r['ratio_to_single']:.2f}x single")
-    record = {"what": f"one {args.steps}-step edit of a 64x64 panel (128x64 diptych): single seed vs early filter "
-                      f"(M = {args.num_seeds}, m = {args.filter_steps}) vs best of M finished, judge {args.judge}",
-              "base": args.base, "adapter": args.adapter, "threads": args.threads, "repeats": args.repeats,
-              "results": results,
-              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "torch": torch.__version__},
-              "command": "python benchmarks/scaling_speed.py " + " ".join(argv or [])}
-    atomic_write_text(args.out, json.dumps(record, indent=2))
-    return record
+    return write_record(args.out, "scaling_speed.py", argv,
+                        what=f"one {args.steps}-step edit of a 64x64 panel (128x64 diptych): single seed vs early filter "
+                             f"(M = {args.num_seeds}, m = {args.filter_steps}) vs best of M finished, judge {args.judge}",
+                        base=args.base, adapter=args.adapter, threads=args.threads, repeats=args.repeats,
+                        results=results)
 
 
 if __name__ == "__main__":
