@@ -61,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
+    p.add_argument("--p-identical", type=float, default=0.5,
+                   help="share of diptychs whose halves are identical (the rest show one change); a later "
+                        "phase can lower it once the copy skill is learned")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
@@ -110,13 +113,13 @@ def random_rect_mask(rng: random.Random, width: int, height: int, unit: int = 4)
     return mask
 
 
-def fill_example(rng: random.Random, kind: str) -> tuple:
+def fill_example(rng: random.Random, kind: str, p_identical: float = 0.5) -> tuple:
     """(image, mask, caption) for one Fill training example of `kind`:
     `right` (a diptych, right half masked: the in-context layout), `rect_diptych` or `rect_panel`."""
     if kind == "rect_panel":
         scene = sw.random_scene(rng, split="train")
         return sw.render(scene), random_rect_mask(rng, 64, 64), sw.describe_scene(scene).capitalize() + "."
-    left, edit, right = random_diptych(rng)
+    left, edit, right = random_diptych(rng, p_identical)
     caption = sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.25))
     if kind == "right":
         mask = np.zeros((64, 128), np.float32)
@@ -220,7 +223,7 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
         masks = None
     else:
         kind = ("right", "right", "rect_diptych", "rect_panel")[step % 4]
-        examples = [fill_example(rng, kind) for _ in range(b)]
+        examples = [fill_example(rng, kind, args.p_identical) for _ in range(b)]
         masks = torch.from_numpy(np.stack([e[1] for e in examples]))[:, None].to(device)
     images = to_tensor([e[0] for e in examples]).to(device)
     captions = [e[-1] for e in examples]

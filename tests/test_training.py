@@ -199,3 +199,15 @@ def test_fine_tuning_experiment_trains_missing_adapters_and_tables_everything(to
     mtime = (out / "adapters" / "lora_r2__bare" / "training.json").stat().st_mtime
     experiments.fine_tuning(out, n=2, steps=2, device="cpu", train_steps=2, configurations=configs)
     assert (out / "adapters" / "lora_r2__bare" / "training.json").stat().st_mtime == mtime  # reused, not retrained
+
+
+def test_fill_mix_of_identical_and_one_change_diptychs():
+    import random
+
+    from icedit_lib.pretrain_flux import fill_example
+
+    def changed(p):
+        return [" but " in fill_example(random.Random(i), "right", p)[2] for i in range(40)]
+
+    assert not any(changed(1.0)) and all(changed(0.0))
+    assert 0 < sum(changed(0.5)) < 40
