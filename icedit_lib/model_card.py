@@ -23,7 +23,7 @@ PARTS = [
     ("t2i", "training_t2i.json", "FluxTransformer2DModel T2I (64 in / 64 out, 2 double + 4 single blocks, width 128) "
      "and the tiny CLIP + T5, trained jointly",
      "python -m icedit_lib.pretrain_flux --stage t2i --threads 2 --steps 16000 --export-every 1000` "
-     "(transformer and encoders jointly; about 70 minutes on the 2-core CPU",
+     "(transformer and encoders jointly",
      "described panels and described diptychs (identical or one change; no imperatives), rectified flow, "
      "logit-normal shifted t, batch 16, AdamW 1e-3, EMA 0.999"),
     ("fill", "training_fill.json", "FluxTransformer2DModel Fill (192 in / 64 out), widened from the T2I model",
