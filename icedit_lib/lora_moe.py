@@ -18,7 +18,7 @@ Fixed here against the authors' code (`../shared/paper/NOTES.md`):
 Checkpoints use the authors' key names (`<module>.lora_A.expert_k.weight`,
 `<module>.lora_B.expert_k.weight`, `<module>.lora_route.weight`), so their released
 file loads with `load_lora_moe` (router "fixed", top-1), and plain-LoRA keys in the same
-file go through diffusers' stock `load_lora_weights`.
+file go through diffusers' stock `load_lora_adapter`.
 """
 from __future__ import annotations
 
@@ -196,7 +196,8 @@ def read_moe_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor], dict
 
 def load_lora_moe(pipe, path: str | Path, adapter_name: str = "moe") -> dict:
     """Add the MoE layers to `pipe.transformer` and load their weights; plain-LoRA keys in the
-    same file go through the stock `load_lora_weights`. Returns the config."""
+    same file go through the stock `load_lora_adapter` of the transformer (the one they belong
+    to; the pipeline's `load_lora_weights` would also look for text-encoder keys). Returns the config."""
     config, moe, plain = read_moe_file(path)
     transformer = pipe.transformer
     if not moe_modules(transformer):
@@ -215,5 +216,5 @@ def load_lora_moe(pipe, path: str | Path, adapter_name: str = "moe") -> dict:
     if missing:
         raise ValueError(f"{path} lacks {len(missing)} expert weights, e.g. {missing[0]}")
     if plain:
-        pipe.load_lora_weights(plain, adapter_name=adapter_name)
+        transformer.load_lora_adapter(plain, prefix="transformer", adapter_name=adapter_name)
     return config

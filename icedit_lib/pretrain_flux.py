@@ -20,7 +20,11 @@ Recipe (rectified flow, as FLUX / SD3):
 - Stage `fill` makes the Fill model as FLUX Fill was made: the T2I weights with the input
   layer widened to take the masked-image latents and the packed mask (new columns zero),
   trained on inpainting: right-half masks of diptychs and random rectangles. The loss on
-  masked tokens weighs 1.0, on the others 0.1.
+  masked tokens weighs 1.0, on the others 0.1. In a one-change diptych the change covers a
+  few of the 64 right-half tokens and the copy all the others, so a model that copies has
+  almost no loss left to learn from: `--changed-weight` multiplies the weight of the masked
+  tokens where the right panel differs from the left (an addition of this course; FLUX's
+  web data needs no such help).
 
 Resumable after a kill (state every `--checkpoint-minutes`; data is a function of (seed,
 step)); `--export-only` writes the current EMA weights into the model folder.
@@ -37,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from diffusers import AutoencoderKL, FluxFillPipeline, FluxPipeline, FluxTransformer2DModel
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 from tqdm.auto import tqdm
@@ -61,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
+    p.add_argument("--changed-weight", type=float, default=1.0,
+                   help="fill: loss weight of masked diptych tokens where the right panel differs from the left")
     p.add_argument("--p-identical", type=float, default=0.5,
                    help="share of diptychs whose halves are identical (the rest show one change); a later "
                         "phase can lower it once the copy skill is learned")
@@ -253,7 +260,21 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
         return err.mean()
     masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is
     weight = masked_tokens + args.unmasked_weight * (1 - masked_tokens)
+    if args.changed_weight != 1.0:
+        weight = weight * (1 + (args.changed_weight - 1) * masked_tokens * changed_tokens(images, err.shape[1]))
     return (err * weight).sum() / weight.sum()
+
+
+def changed_tokens(images: torch.Tensor, n_tokens: int) -> torch.Tensor:
+    """(batch, tokens) 1.0 where a token of a diptych's right panel differs from the token at the
+    same place in the left panel, in the packed token order (rows of the latent grid halved)."""
+    b, _, height, width = images.shape
+    if width != 2 * height:  # single panels have no left to differ from
+        return images.new_zeros(b, n_tokens)
+    differs = (images[..., width // 2:] - images[..., : width // 2]).abs().amax(1, keepdim=True) > 0.1
+    differs = torch.cat([torch.zeros_like(differs), differs], dim=-1).float()
+    side = math.isqrt(height * width // n_tokens)  # pixels per token side
+    return F.max_pool2d(differs, side).flatten(1)
 
 
 def lr_at(step: int, args) -> float:

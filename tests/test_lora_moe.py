@@ -110,6 +110,13 @@ def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
             tensors[f"transformer.{name}.lora_A.expert_{e}.weight"] = torch.randn(8, lin.in_features, generator=torch_gen)
             tensors[f"transformer.{name}.lora_B.expert_{e}.weight"] = torch.randn(lin.out_features, 8, generator=torch_gen) * 0.01
         tensors[f"transformer.{name}.lora_route.weight"] = torch.randn(4, lin.in_features, generator=torch_gen)
+    q = pipe.transformer.transformer_blocks[0].attn.to_q  # a plain LoRA beside the experts, as in their file
+    plain_a, plain_b = torch.randn(8, q.in_features, generator=torch_gen), torch.randn(q.out_features, 8, generator=torch_gen)
+    tensors.update({"transformer.transformer_blocks.0.attn.to_q.lora_A.weight": plain_a,
+                    "transformer.transformer_blocks.0.attn.to_q.lora_B.weight": plain_b})
+    x_q = torch.randn(3, q.in_features)
+    with torch.no_grad():
+        expected_q = q(x_q) + x_q @ (plain_b @ plain_a).T
     save_file(tensors, str(tmp_path / "ICEdit-MoE-LoRA.safetensors"))
     config = lora_moe.load_lora_moe(pipe, tmp_path / "ICEdit-MoE-LoRA.safetensors")
     assert config["router"] == "fixed" and config["top_k"] == 1 and config["num_experts"] == 4 and config["rank"] == 8
@@ -120,3 +127,5 @@ def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
                                         tensors[f"transformer.{names[0]}.lora_A.expert_{int(e)}.weight"] @ xi
                                         for xi, e in zip(x, k)]) * (8 / 8)
     torch.testing.assert_close(m(x), expected, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():
+        torch.testing.assert_close(pipe.transformer.transformer_blocks[0].attn.to_q(x_q), expected_q, rtol=1e-4, atol=1e-4)

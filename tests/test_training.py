@@ -211,3 +211,24 @@ def test_fill_mix_of_identical_and_one_change_diptychs():
 
     assert not any(changed(1.0)) and all(changed(0.0))
     assert 0 < sum(changed(0.5)) < 40
+
+
+def test_changed_tokens_mark_only_the_change_on_the_right():
+    import random
+
+    import torch
+
+    from icedit_lib import shapesworld as sw
+    from icedit_lib.corpus import to_tensor
+    from icedit_lib.pretrain_flux import changed_tokens
+
+    pair = sw.random_pair(random.Random(3))
+    same = to_tensor([sw.render_diptych(pair.source, pair.source)])
+    edited = to_tensor([sw.render_diptych(pair.source, pair.target)])
+    assert changed_tokens(same, 128).sum() == 0
+    grid = changed_tokens(edited, 128).view(8, 16)  # packed order: 8 token rows of 16 (left 8 | right 8)
+    assert grid[:, :8].sum() == 0 and 0 < grid[:, 8:].sum() < 64
+    right = (edited[0, :, :, 64:] - edited[0, :, :, :64]).abs().amax(0) > 0.1
+    rows, cols = torch.nonzero(right, as_tuple=True)
+    assert grid[rows // 8, 8 + cols // 8].all()  # every differing pixel lies in a marked token
+    assert changed_tokens(to_tensor([sw.render(pair.source)]), 64).sum() == 0
