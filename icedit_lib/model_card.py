@@ -17,7 +17,9 @@ PARTS = [
     ("vae", "vae/training.json", "AutoencoderKL, 16 latent channels, 4x (widths 16/32/64, no mid-block attention)",
      "python -m icedit_lib.train_vae --threads 2 --steps 20000 --output-dir data/models/toy/vae --work-dir "
      "checkpoints/vae`, then the same command with `--steps 26000` (it resumes at step 20000 and stretches the "
-     "cosine schedule over 6000 more steps: a warm restart at 17% of the peak learning rate)",
+     "cosine schedule over 6000 more steps: a warm restart at 17% of the peak learning rate). The shipped "
+     "run predates the deterministic posterior: it was applied afterwards by the same command with "
+     "`--finalize-only` (identical scaling and evaluation numbers; only the encoder's log-variance changed)",
      "single panels, diptychs and right-half-masked diptychs of training-split scenes; MSE + L1 + 1e-6 KL, "
      "AdamW 1e-3, batch 8, cosine"),
     ("t2i", "training_t2i.json", "FluxTransformer2DModel T2I (64 in / 64 out, 2 double + 4 single blocks, width 128) "
@@ -43,7 +45,9 @@ TARGETS = {"vae": ("exact_all", 0.995, "at least 99.5% of reconstructions parse 
 NOTES = {"vae": "The single panels that fail at the last evaluation are all outline-style scenes on gray: thin "
                 "outlines are what a 4x, 16-channel latent blurs first. Diptych halves fail more often than "
                 "single panels (probably because the convolutions see across the seam). More steps kept helping (97.6% at 20000, 98.2% at 26000 "
-                "steps); a wider decoder or an outline-weighted loss are the next things to try.",
+                "steps); a wider decoder or an outline-weighted loss are the next things to try. The posterior is "
+                "made deterministic at export (see `train_vae`): trained this way the VAE uses 2 of its 16 "
+                "channels and left the other 14 at the N(0, 1) prior, so sampled latents were mostly noise.",
          "t2i": "Still improving when stopped (0% exact up to 6000 steps, 11% at 16000; cells and background are "
                 "learned first, color and shape last). Next: continue the transformer alone on the frozen encoders "
                 "(`--stage t2i --freeze-text-encoders --continue-from-export --work-dir checkpoints/t2i_frozen`), "

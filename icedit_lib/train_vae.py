@@ -11,7 +11,17 @@ Kill it at any time: it resumes from `--work-dir/state.safetensors` (written eve
 `--checkpoint-minutes`) and, because each step's data is a function of (seed, step),
 continues exactly. At the end it measures the latent statistics (FLUX's
 `shift_factor` / `scaling_factor` normalise latents to zero mean, unit variance),
-evaluates on held-out scenes and writes the model and its card to `--output-dir`.
+makes the posterior deterministic (below), evaluates on held-out scenes and writes the
+model and its card to `--output-dir`.
+
+Why deterministic: trained this way, the VAE puts the image into 2 of its 16 channels and
+leaves the other 14 at the prior, N(0, 1) whatever the image; even the 2 it uses keep a
+posterior std of 0.3-0.5. The pipelines *sample* the posterior when they encode (the
+masked image of FluxFillPipeline, the training latents), so 14 of 16 latent channels
+would be pure noise that the transformer must "predict" and the left panel it copies
+from would be blurred by noise. FLUX's VAE has a tight posterior; the miniature gets one
+by setting the log-variance half of the encoder's output (`quant_conv`) to the floor of
+diffusers' Gaussian (-30: std 3e-7), so a sample is the mean the decoder reconstructs from.
 """
 from __future__ import annotations
 
@@ -127,15 +137,26 @@ def main(argv=None) -> dict:
     return finalize(vae.eval(), args, time.time() - t0, device)
 
 
+def make_posterior_deterministic(vae) -> None:
+    """Log-variance of every latent channel -> -30 (std 3e-7), for any input: `sample()` = `mode()`."""
+    channels = vae.config.latent_channels
+    with torch.no_grad():
+        vae.quant_conv.weight[channels:].zero_()
+        vae.quant_conv.bias[channels:].fill_(-30.0)
+
+
 def finalize(vae, args, wall_s: float, device) -> dict:
-    """Set FLUX's latent normalisation from data, evaluate, save model and card."""
+    """Set FLUX's latent normalisation from data (latents as sampled in training), make the
+    posterior deterministic, evaluate, save model and card."""
     mean, std = latent_statistics(vae, device=device)
     vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
+    make_posterior_deterministic(vae)
     ev = evaluate_vae(vae, args.eval_panels, device=device)
     out = Path(args.output_dir)
     vae.save_pretrained(out, safe_serialization=True)
     record = {"evaluation": ev, "steps": args.steps, "wall_s": round(wall_s, 1), "device": str(device),
               "threads": torch.get_num_threads(), "shift_factor": mean, "scaling_factor": 1.0 / std,
+              "posterior": "deterministic (log-variance -30)",
               "args": vars(args)}
     atomic_write_text(out / "training.json", json.dumps(record, indent=2))
     return record

@@ -40,6 +40,9 @@ def test_train_vae_smoke_and_exact_resume(tmp_path):
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["latent_channels"] == 16 and cfg["scaling_factor"] > 0
     assert 0 <= record["evaluation"]["exact_all"] <= 1 and record["evaluation"]["psnr_db"] > 0
+    from diffusers import AutoencoderKL  # the saved posterior is deterministic: a sample is the mean
+    post = AutoencoderKL.from_pretrained(out).encode(torch.rand(1, 3, 64, 128) * 2 - 1).latent_dist
+    assert torch.allclose(post.sample(torch.Generator().manual_seed(0)), post.mode(), atol=1e-5)
     # "kill" after 2 steps, resume to 4; compare with 4 uninterrupted steps
     train_vae.main(vae_args(tmp_path, 4))
     train_vae.main(vae_args(tmp_path, 4, work="straight"))
