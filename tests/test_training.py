@@ -73,7 +73,8 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     assert rec["step"] == 2 and 0 <= rec["evaluation"]["t2i_exact"] <= 1
     encoder_file = model_dir / "text_encoder_2" / "model.safetensors"
     encoder_bytes = encoder_file.read_bytes()
-    rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--work-dir", str(tmp_path / "fill")] + common)
+    rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--p-identical", "0.2", "--changed-weight", "10",
+                              "--work-dir", str(tmp_path / "fill")] + common)
     pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i_frozen"),
                         "--freeze-text-encoders"] + common)
     assert encoder_file.read_bytes() == encoder_bytes  # frozen encoders are neither trained nor rewritten
