@@ -1,9 +1,11 @@
 """Sampling speed of the miniature: a 28-step 128 x 64 diptych edit at batch 1 (issue target: < 0.3 s on
 the 2-core CPU). Writes benchmarks/results/sampling_speed.json.
 
-    python benchmarks/sampling_speed.py [--threads 1 2] [--repeats 10]
+    python benchmarks/sampling_speed.py [--threads 1 2] [--repeats 10] [--no-compile]
 
-Untrained and trained weights time the same: only the sizes matter.
+Eager first, then the same editor with its transformer through torch.compile (`ICEditor.from_registry(...,
+compile=True)`, `icedit edit --compile`); the compilation itself is timed apart. Untrained and trained
+weights time the same: only the sizes matter.
 """
 import argparse
 import random
@@ -24,23 +26,37 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "sampling_speed.json"))
+    p.add_argument("--no-compile", action="store_true", help="time the eager editor only")
     args = p.parse_args(argv)
     editor = ICEditor.from_registry(args.base, device="cpu")
+    editor.pipe.set_progress_bar_config(disable=True)
     source = sw.render(sw.random_scene(random.Random(0)))
+
+    def edit(seed=0):
+        editor.edit(source, "make the red circle blue", seed=seed, steps=args.steps)
+
     results = {}
-    for threads in args.threads:
-        torch.set_num_threads(threads)
-        editor.edit(source, "make the red circle blue", steps=args.steps)  # warm-up
-        times = []
-        for i in range(args.repeats):
+    for mode in ("eager",) if args.no_compile else ("eager", "compiled"):
+        if mode == "compiled":
             t = time.perf_counter()
-            editor.edit(source, "make the red circle blue", seed=i, steps=args.steps)
-            times.append(time.perf_counter() - t)
-        results[f"threads_{threads}"] = dict(timing_summary(times), repeats=args.repeats)
-        print(f"{threads} thread(s): median {results[f'threads_{threads}']['median_s']:.3f} s per {args.steps}-step edit")
+            editor.pipe.transformer.compile(dynamic=False)
+            edit()
+            results["compilation_s"] = time.perf_counter() - t
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            edit()  # warm-up
+            times = []
+            for i in range(args.repeats):
+                t = time.perf_counter()
+                edit(seed=i)
+                times.append(time.perf_counter() - t)
+            key = f"{mode}_threads_{threads}"
+            results[key] = dict(timing_summary(times), repeats=args.repeats)
+            print(f"{mode}, {threads} thread(s): median {results[key]['median_s']:.3f} s per {args.steps}-step edit")
     return write_record(args.out, "sampling_speed.py", argv,
                         what=f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
-                             "transformer steps + decode)", base=args.base, results=results)
+                             "transformer steps + decode), default adapter, eager and torch.compile'd",
+                        base=args.base, results=results)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
     p.add_argument("--offload", choices=("none", "model", "sequential", "group"), default="none",
                    help="GPU memory savers for the 12B model")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the transformer: a one-off compilation, then faster edits (batches, suites)")
     p.add_argument("--num-seeds", type=_positive_int, default=1, help="inference-time scaling: M seeds per edit")
     p.add_argument("--filter-steps", type=int, default=0,
                    help="early filter: judge previews after m steps (0: judge finished images, best-of-M)")
@@ -227,10 +229,13 @@ def _editor(args):
             raise ValueError("early-filter scaling runs on the inpainting framework (--framework inpaint)")
         if args.adapter != "none":
             raise AdapterError("adapters belong to the Fill model: the inversion framework is training-free")
+        if args.compile:
+            raise ValueError("--compile is for the inpainting framework (the inversion framework swaps attention "
+                             "processors between its passes)")
         base = "toy-t2i" if args.base == "toy" else args.base
         return InversionEditor.from_registry(base, device=args.device, dtype=dtype, offload=args.offload)
     editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
-                                    offload=args.offload)
+                                    offload=args.offload, compile=args.compile)
     if args.num_seeds == 1:
         return editor
     from .registry import load_judge

@@ -29,12 +29,16 @@ PARTS = [
      "described panels and described diptychs (identical or one change; no imperatives), rectified flow, "
      "logit-normal shifted t, batch 16, AdamW 1e-3, EMA 0.999"),
     ("fill", "training_fill.json", "FluxTransformer2DModel Fill (192 in / 64 out), widened from the T2I model",
-     "python -m icedit_lib.pretrain_flux --stage fill --threads 2 --steps 16000 --export-every 2000` (starts "
-     "from the T2I export at step 16000, with the encoders frozen. The first "
-     "2000 steps of the shipped run were made with `--steps 20000`, then resumed with `--steps 16000`: the same "
-     "warm-up, a cosine schedule 2% further along at the switch",
+     "python -m icedit_lib.pretrain_flux --stage fill --threads 2 --steps 16000 --export-every 2000` (phase 1: "
+     "starts from the T2I export at step 16000, with the encoders frozen; its first 2000 steps were made with "
+     "`--steps 20000`, then resumed with `--steps 16000`: the same warm-up, a cosine schedule 2% further along at "
+     "the switch), then `python -m icedit_lib.pretrain_flux --stage fill --threads 2 --steps 28000 --p-identical "
+     "0.2 --changed-weight 10 --export-every 2000 --continue-from-export` (phase 2, on the deterministic-posterior "
+     "VAE: from the phase-1 export, a fresh optimizer re-warmed over 500 steps and a cosine schedule from step "
+     "16000 of 28000",
      "inpainting: right-half masks of described diptychs (1/2), random rectangles on diptychs (1/4) and panels "
-     "(1/4); loss on masked tokens 1.0, others 0.1; text encoders frozen"),
+     "(1/4); loss on masked tokens 1.0, others 0.1; text encoders frozen. Phase 2: 20% identical diptychs "
+     "(phase 1: 50%), and the masked tokens where the right panel differs from the left weighted 10"),
 ]
 
 

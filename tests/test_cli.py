@@ -174,6 +174,9 @@ def test_inversion_framework_from_the_cli(toy_env, source_png, tmp_path, capsys)
     code, err = run(capsys, "edit", "--framework", "inversion", "--adapter", "icedit-lora", "--image", source_png,
                     "--instruction", "x", "--out", tmp_path / "inv2.png")
     assert code == 2 and "training-free" in err
+    code, err = run(capsys, "edit", "--framework", "inversion", "--compile", "--image", source_png,
+                    "--instruction", "x", "--out", tmp_path / "inv3.png")
+    assert code == 2 and "--compile" in err and not (tmp_path / "inv3.png").exists()
 
 
 def test_training_free_experiment_writes_one_table(toy_env, tmp_path):

@@ -86,3 +86,13 @@ def test_bad_steps(editor, source):
         editor.edit(source, "x", steps=0)
     with pytest.raises(ValueError):
         editor.preview(source, "x", [0], steps=4, preview_steps=4)
+
+
+def test_compiled_editor_matches_eager(toy_env, editor, source):
+    """`compile=True` (icedit edit --compile) changes speed, not results."""
+    compiled = ICEditor.from_registry("toy", adapter="none", device="cpu", compile=True)
+    compiled.pipe.set_progress_bar_config(disable=True)
+    assert hasattr(compiled.pipe.transformer, "_compiled_call_impl") and compiled.pipe.transformer._compiled_call_impl
+    a = final_latents(editor, source, [3], steps=2)
+    b = final_latents(compiled, source, [3], steps=2)
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
