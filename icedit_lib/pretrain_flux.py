@@ -82,6 +82,9 @@ def parse_args(argv=None):
     p.add_argument("--eval-n", type=int, default=64)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the transformer for training: a few minutes of compilation at the start; "
+                        "on the 2-core CPU a 1-thread step ran 1.5x faster, a 2-thread run about as fast as eager")
     p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
     p.add_argument("--freeze-text-encoders", action="store_true",
                    help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
@@ -364,6 +367,8 @@ def main(argv=None) -> dict:
         print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
     elif args.export_only:
         raise SystemExit(f"nothing to export: {state_path} does not exist")
+    if args.compile and not args.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
+        model.transformer.compile(dynamic=False)
     work.mkdir(parents=True, exist_ok=True)
 
     def record(ev: dict | None) -> dict:
