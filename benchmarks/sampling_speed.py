@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from record import timing_summary, write_record
 
-from icedit_lib import shapesworld as sw
+from icedit_lib import registry, shapesworld as sw
 from icedit_lib.editor import ICEditor
 
 
@@ -28,7 +28,8 @@ def main(argv=None):
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "sampling_speed.json"))
     p.add_argument("--no-compile", action="store_true", help="time the eager editor only")
     args = p.parse_args(argv)
-    editor = ICEditor.from_registry(args.base, device="cpu")
+    adapter = registry.default_adapter(args.base)  # what `icedit edit` uses on this base
+    editor = ICEditor.from_registry(args.base, adapter=adapter, device="cpu")
     editor.pipe.set_progress_bar_config(disable=True)
     source = sw.render(sw.random_scene(random.Random(0)))
 
@@ -55,8 +56,8 @@ def main(argv=None):
             print(f"{mode}, {threads} thread(s): median {results[key]['median_s']:.3f} s per {args.steps}-step edit")
     return write_record(args.out, "sampling_speed.py", argv,
                         what=f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
-                             "transformer steps + decode), default adapter, eager and torch.compile'd",
-                        base=args.base, results=results)
+                             "transformer steps + decode), the default adapter, eager and torch.compile'd",
+                        base=args.base, adapter=adapter, results=results)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
 # What `icedit edit --adapter default` means for each base: the better shipped adapter, chosen by
 # the fine-tuning comparison (results/fine_tuning). Full-scale bases get none by default, so that
 # nothing large is downloaded unasked: pass --adapter icedit-moe or icedit-lora.
-DEFAULT_ADAPTERS = {"toy": "toy-moe"}
+DEFAULT_ADAPTERS = {"toy": "toy-lora"}
 
 
 def default_adapter(base: str) -> str:
