@@ -29,7 +29,7 @@ def main(argv=None):
     p.add_argument("--no-compile", action="store_true", help="time the eager editor only")
     args = p.parse_args(argv)
     adapter = registry.default_adapter(args.base)  # what `icedit edit` uses on this base
-    editor = ICEditor.from_registry(args.base, adapter=adapter, device="cpu")
+    editor = ICEditor.from_registry(args.base, adapter=adapter, device="cpu", fuse_adapter=True)  # as the CLI
     editor.pipe.set_progress_bar_config(disable=True)
     source = sw.render(sw.random_scene(random.Random(0)))
 
@@ -56,7 +56,7 @@ def main(argv=None):
             print(f"{mode}, {threads} thread(s): median {results[key]['median_s']:.3f} s per {args.steps}-step edit")
     return write_record(args.out, "sampling_speed.py", argv,
                         what=f"{args.steps}-step 128x64 diptych edit, batch 1, ICEditor.edit (VAE encode + "
-                             "transformer steps + decode), the default adapter, eager and torch.compile'd",
+                             "transformer steps + decode), the default adapter fused as the CLI does, eager and torch.compile'd",
                         base=args.base, adapter=adapter, results=results)
 
 

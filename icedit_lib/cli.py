@@ -234,8 +234,11 @@ def _editor(args):
                              "processors between its passes)")
         base = "toy-t2i" if args.base == "toy" else args.base
         return InversionEditor.from_registry(base, device=args.device, dtype=dtype, offload=args.offload)
+    # a one-shot command never switches the adapter off: fuse a plain LoRA into the weights (not under
+    # offloading, whose hooks own the weights)
     editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
-                                    offload=args.offload, compile=args.compile)
+                                    offload=args.offload, compile=args.compile,
+                                    fuse_adapter=args.offload == "none")
     if args.num_seeds == 1:
         return editor
     from .registry import load_judge

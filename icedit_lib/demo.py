@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
 
     if args.adapter == "default":
         args.adapter = default_adapter(args.base)
-    editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device)
+    editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, fuse_adapter=True)
     rows, scores = [], []
     for row in tqdm(load_suite(args.suite), desc="demo edits"):
         source = load_image(row["image_path"])

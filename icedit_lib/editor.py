@@ -68,17 +68,20 @@ class ICEditor:
 
     @classmethod
     def from_registry(cls, base: str = "toy", adapter: str | None = None, device: str = "auto", dtype=None,
-                      offload: str = "none", download: bool | None = None, compile: bool = False) -> "ICEditor":
+                      offload: str = "none", download: bool | None = None, compile: bool = False,
+                      fuse_adapter: bool = False) -> "ICEditor":
         """`compile=True` runs the transformer through `torch.compile` (after the adapter is in place):
         the first edit of each batch size pays a one-off compilation (about a minute on a 2-core CPU);
         later edits of the miniature run about 1.4x faster, because at its size Python and per-op
-        overhead, which compilation fuses away, dominate the arithmetic."""
+        overhead, which compilation fuses away, dominate the arithmetic. `fuse_adapter=True` merges a
+        plain LoRA into the weights (`registry.load_adapter(fuse=True)`): faster, but no longer
+        switchable with `pipe.set_adapters`, so it is off by default and on in the CLI."""
         if adapter and adapter != "none":
             registry.adapter_file(adapter, download)  # a bad adapter fails before the base loads
         pipe, entry = registry.load_fill_pipeline(base, device=device, dtype=dtype, offload=offload,
                                                   download=download)
         if adapter and adapter != "none":
-            registry.load_adapter(pipe, adapter, base_name=base, download=download)
+            registry.load_adapter(pipe, adapter, base_name=base, download=download, fuse=fuse_adapter)
         if compile:
             pipe.transformer.compile(dynamic=False)
         return cls(pipe, entry.panel_width, entry.max_sequence_length)
