@@ -34,7 +34,7 @@ def main(argv=None):
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "scaling_speed.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    editor = ICEditor.from_registry(args.base, adapter=args.adapter, device="cpu")
+    editor = ICEditor.from_registry(args.base, adapter=args.adapter, device="cpu", fuse_adapter=True)  # as the CLI
     editor.pipe.set_progress_bar_config(disable=True)
     judge = load_judge(args.judge, device="cpu")
     pair = sw.random_pair(random.Random(0), split="eval")

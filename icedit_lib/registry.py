@@ -332,7 +332,7 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
 
     `fuse=True` merges a plain LoRA into the base weights (`fuse_lora`, then `unload_lora_weights`):
     the same edits with no per-step LoRA cost (at the miniature's size the unfused layers add about
-    40% to an edit), but the scale can no longer change. A LoRA-MoE is never fused: its router
+    30% to an edit: benchmarks/adapter_fusion.py), but the scale can no longer change. A LoRA-MoE is never fused: its router
     picks an expert per token."""
     entry, weights = adapter_file(adapter, download)
     check_adapter_fits(pipe.transformer, weights, adapter, base_name)
