@@ -102,7 +102,7 @@ def build_pool(args, split: str, n_pairs: int) -> Path:
     todo = [first for first in range(0, n_pairs, args.chunk)
             if not (folder / f"{split}_{first:05d}.safetensors").exists()]
     if todo:
-        editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device)
+        editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, fuse_adapter=True)
         editor.pipe.set_progress_bar_config(disable=True)
         for first in tqdm(todo, desc=f"candidates ({split})", unit="chunk"):
             tensors, meta = pool_chunk(editor, split, first, min(args.chunk, n_pairs - first), args)
