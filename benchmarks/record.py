@@ -4,6 +4,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 
 import torch
 
@@ -15,11 +16,30 @@ def timing_summary(times: list[float]) -> dict:
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
 
 
+def reference_gflops(repeats: int = 200) -> float:
+    """GFLOP/s of one thread on a matmul of the miniature's shape (208 tokens x 128 -> 512): the
+    machines here vary by 2x or more between sessions, so absolute times are comparable across
+    records only through this number, measured in the same run."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    a, b = torch.randn(208, 128), torch.randn(128, 512)
+    for _ in range(20):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    torch.set_num_threads(threads)
+    return 2 * 208 * 128 * 512 / statistics.median(times) / 1e9
+
+
 def write_record(out: str, script: str, argv, **fields) -> dict:
     """`fields` plus the machine and the command line, written atomically to `out` as JSON."""
     record = dict(fields,
                   machine={"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "torch": torch.__version__},
+                           "torch": torch.__version__,
+                           "reference_gflops_1_thread": round(reference_gflops(), 2)},
                   command=" ".join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)]))
     atomic_write_text(out, json.dumps(record, indent=2))
     return record
