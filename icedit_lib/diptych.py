@@ -13,8 +13,11 @@ edited panel is resized back to the source's size, so no row is dropped.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
 from PIL import Image
 
 # The IC prompt, verbatim from the authors' inference script (the paper's Fig. 3 says
@@ -91,3 +94,17 @@ def right_half(diptych: Image.Image, layout: DiptychLayout) -> Image.Image:
     w, h = layout.panel_size
     panel = diptych.crop((w, 0, 2 * w, h))
     return panel if panel.size == layout.source_size else panel.resize(layout.source_size, Image.BICUBIC)
+
+
+def changed_tokens(diptychs: torch.Tensor, n_tokens: int, threshold: float = 0.1) -> torch.Tensor:
+    """(batch, tokens) 1.0 where a token of a diptych's right half differs from the token at the
+    same place in the left half (pixels in [-1, 1]), in the packed token order (row-major over
+    the token grid). In a small edit the change is a few tokens and the copy all the others, so
+    a loss that weighs every token alike has almost nothing left to learn from once the model
+    copies: the training scripts' `--changed-weight` uses this to weigh the change up."""
+    b, _, height, width = diptychs.shape
+    half = width // 2
+    differs = (diptychs[..., half:] - diptychs[..., :half]).abs().amax(1, keepdim=True) > threshold
+    differs = torch.cat([torch.zeros_like(differs), differs], dim=-1).float()
+    side = math.isqrt(height * width // n_tokens)  # pixels per token side
+    return F.max_pool2d(differs, side).flatten(1)

@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import AutoencoderKL, FluxFillPipeline, FluxPipeline, FluxTransformer2DModel
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 from tqdm.auto import tqdm
@@ -50,6 +49,7 @@ from . import miniature as mini
 from . import shapesworld as sw
 from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
 from .corpus import random_diptych, to_tensor
+from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
 
 STAGES = ("t2i", "fill")
@@ -263,21 +263,9 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
         return err.mean()
     masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is
     weight = masked_tokens + args.unmasked_weight * (1 - masked_tokens)
-    if args.changed_weight != 1.0:
+    if args.changed_weight != 1.0 and width == 2 * height:  # single panels have no left to differ from
         weight = weight * (1 + (args.changed_weight - 1) * masked_tokens * changed_tokens(images, err.shape[1]))
     return (err * weight).sum() / weight.sum()
-
-
-def changed_tokens(images: torch.Tensor, n_tokens: int) -> torch.Tensor:
-    """(batch, tokens) 1.0 where a token of a diptych's right panel differs from the token at the
-    same place in the left panel, in the packed token order (rows of the latent grid halved)."""
-    b, _, height, width = images.shape
-    if width != 2 * height:  # single panels have no left to differ from
-        return images.new_zeros(b, n_tokens)
-    differs = (images[..., width // 2:] - images[..., : width // 2]).abs().amax(1, keepdim=True) > 0.1
-    differs = torch.cat([torch.zeros_like(differs), differs], dim=-1).float()
-    side = math.isqrt(height * width // n_tokens)  # pixels per token side
-    return F.max_pool2d(differs, side).flatten(1)
 
 
 def lr_at(step: int, args) -> float:

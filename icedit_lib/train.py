@@ -10,7 +10,10 @@ One step, as the authors train (their train/ configs, `../shared/paper/NOTES.md`
    the Fill conditioning (masked-image latents + packed mask) from the pipeline's own
    `prepare_mask_latents`; guidance embedding 1.0;
 4. MSE over all tokens (the authors) or over the right half only (`--loss-region right`),
-   plus, for LoRA-MoE, the Switch balancing loss times `--balance-coef`;
+   plus, for LoRA-MoE, the Switch balancing loss times `--balance-coef`; `--changed-weight`
+   (an addition of this course, off by default) weighs up the right-half tokens where the
+   target differs from the source, as the miniature's Fill pretraining does: a small edit
+   covers a few tokens, and a model that already copies learns little from the others;
 5. Prodigy (lr 1, bias correction, safeguard warm-up, weight decay 0.01), gradient
    clipping 0.5, batch 1 with gradient accumulation 2.
 
@@ -38,7 +41,7 @@ from . import registry
 from . import shapesworld as sw
 from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
 from .corpus import to_tensor
-from .diptych import make_prompt, plan_layout
+from .diptych import changed_tokens, make_prompt, plan_layout
 from .edit_pairs import pair_source
 
 # The authors' LoRA targets (their train/ config), as one full-match regex for peft.
@@ -63,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
     p.add_argument("--balance-coef", type=float, default=0.01)
     p.add_argument("--loss-region", choices=("all", "right"), default="all")
+    p.add_argument("--changed-weight", type=float, default=1.0,
+                   help="loss weight of right-half tokens where the target differs from the source (1: the authors)")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic")
     p.add_argument("--prompt-dropout", type=float, default=0.1)
     p.add_argument("--optimizer", choices=("prodigy", "adamw"), default="prodigy")
@@ -155,10 +160,13 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
                        pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, img_ids=img_ids,
                        return_dict=False)[0]
     err = (pred.float() - (noise - x0).float()).pow(2).mean(-1)  # per token
+    weight = torch.ones_like(err)
+    if args.changed_weight != 1.0:
+        weight = weight + (args.changed_weight - 1) * changed_tokens(images.float(), err.shape[1]).to(err.device)
     if args.loss_region == "right":
         right = (img_ids[:, 2] >= (lw // 2) // 2).to(err.device)  # token columns of the right half
-        err = err[:, right]
-    loss = err.mean()
+        err, weight = err[:, right], weight[:, right]
+    loss = (err * weight).sum() / weight.sum()
     if args.adapter == "moe" and args.router == "trainable":
         loss = loss + args.balance_coef * balance_loss(transformer).to(loss.device)
     return loss
@@ -205,7 +213,8 @@ def write_card(out_dir: Path, record: dict) -> Path:
              f"- optimizer: {a['optimizer']} (lr {a['lr']}, weight decay {a['weight_decay']}), batch {a['batch_size']} "
              f"x gradient accumulation {a['grad_accum']} x {record.get('processes', 1)} process(es), "
              f"clip {a['max_grad_norm']}, prompt `{a['prompt']}` with dropout {a['prompt_dropout']}, loss on "
-             f"{a['loss_region']} tokens",
+             f"{a['loss_region']} tokens" + (f", changed tokens weighted {a['changed_weight']}"
+                                             if a.get("changed_weight", 1.0) != 1.0 else ""),
              f"- steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
     ev = record.get("evaluation")
     if ev:

@@ -174,11 +174,13 @@ def test_finetune_prodigy_two_steps(toy_env, tmp_path):
     from icedit_lib import train
 
     rec = train.main(["--output-dir", str(tmp_path / "p"), "--max-steps", "2", "--rank", "4", "--alpha", "4",
-                      "--validate-every", "0", "--threads", "1", "--loss-region", "right", "--eval-n", "2"])
+                      "--validate-every", "0", "--threads", "1", "--loss-region", "right", "--eval-n", "2",
+                      "--changed-weight", "10"])
     assert rec["args"]["optimizer"] == "prodigy" and rec["steps"] == 2
     assert rec["evaluation"]["overall"]["n"] == 2 and (tmp_path / "p" / "evaluation" / "results.json").exists()
     card = (tmp_path / "p" / "README.md").read_text()
     assert "--eval-n 2" in card and "held-out evaluation (2 edits" in card
+    assert "changed tokens weighted 10.0" in card
 
 
 def test_two_process_cpu_run(toy_env, tmp_path):
@@ -238,7 +240,7 @@ def test_changed_tokens_mark_only_the_change_on_the_right():
 
     from icedit_lib import shapesworld as sw
     from icedit_lib.corpus import to_tensor
-    from icedit_lib.pretrain_flux import changed_tokens
+    from icedit_lib.diptych import changed_tokens
 
     pair = sw.random_pair(random.Random(3))
     same = to_tensor([sw.render_diptych(pair.source, pair.source)])
@@ -249,4 +251,5 @@ def test_changed_tokens_mark_only_the_change_on_the_right():
     right = (edited[0, :, :, 64:] - edited[0, :, :, :64]).abs().amax(0) > 0.1
     rows, cols = torch.nonzero(right, as_tuple=True)
     assert grid[rows // 8, 8 + cols // 8].all()  # every differing pixel lies in a marked token
-    assert changed_tokens(to_tensor([sw.render(pair.source)]), 64).sum() == 0
+    wide = edited[..., :32, :]  # panels of another aspect (64 x 32): the token grid is 4 rows of 16
+    assert torch.equal(changed_tokens(wide, 64).view(4, 16), grid[:4])
