@@ -76,29 +76,34 @@ def figure(summary: dict, examples: list[dict], title: str):
 
 def evaluate_suite(editor, suite: str | Path, out_dir: str | Path, seed: int = 0, steps: int = 28,
                    guidance: float = 50.0, prompt_mode: str = "ic", options: dict | None = None,
-                   title: str = "") -> dict:
-    """Edit and score every row of `suite`; write images, results.json, table.md, figure.png."""
+                   title: str = "", text_field: str = "instruction") -> dict:
+    """Edit and score every row of `suite`; write images, results.json, table.md, figure.png.
+    `text_field="caption"` prompts with the rows' descriptive captions instead of their instructions."""
     from .cli import load_suite
 
     rows = scoring_rows(load_suite(suite))
+    if any(text_field not in row for row in rows):
+        raise SuiteScoringError(f"suite rows lack {text_field!r} (suites made by `python -m icedit_lib.suites` "
+                                "have it)")
     out = Path(out_dir)
     records, scores, examples = [], [], []
     for row in tqdm(rows, desc="evaluating", unit="edit"):
         source = load_image(row["image_path"])
-        result = editor.edit(source, row["instruction"], seed=seed, steps=steps, guidance=guidance,
+        result = editor.edit(source, row[text_field], seed=seed, steps=steps, guidance=guidance,
                              prompt_mode=prompt_mode).image
         save_image(result, out / "images" / f"{row['id']}.png")
         score = sw.score_edit(result, row["source"], row["target"], row["edit_type"])
         scores.append(score)
-        records.append({"id": row["id"], "edit_type": row["edit_type"], "instruction": row["instruction"],
+        records.append({"id": row["id"], "edit_type": row["edit_type"], "instruction": row[text_field],
                         "success": bool(score.success), "l1": score.l1, "l1_kept": score.l1_kept})
         if len(examples) < 6:
             examples.append({"source_image": source, "result": result, "ok": score.success,
-                             "instruction": row["instruction"]})
+                             "instruction": row[text_field]})
     summary = sw.summarize(scores)
     title = title or f"{Path(suite).name}: {summary['overall']['success']:.0%} success"
     result = {"suite": str(suite), "options": {"seed": seed, "steps": steps, "guidance": guidance,
-                                                "prompt_mode": prompt_mode, **(options or {})},
+                                                "prompt_mode": prompt_mode, "text_field": text_field,
+                                                **(options or {})},
               "summary": summary, "rows": records}
     atomic_write_text(out / "results.json", json.dumps(result, indent=2))
     atomic_write_text(out / "table.md", markdown_table(summary, title))

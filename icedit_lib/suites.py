@@ -3,7 +3,9 @@
     python -m icedit_lib.suites --out-dir data/examples --n 8 --seed 7
 
 Each row is the spec's scoring format: `id`, `image` (relative to the suite file),
-`instruction`, `source_scene`, `target_scene`, plus `edit_type`. Edit types cycle so
+`instruction`, `source_scene`, `target_scene`, plus `edit_type` and `caption`: the same change
+in the pretraining corpus's descriptive language ("... exactly the same as on the left but the
+red circle is blue."), a reference for what the base understands without instructions. Edit types cycle so
 that every type is equally represented. Scenes come from the evaluation split only
 (`shapesworld.scene_split`), so no training run ever sees them.
 """
@@ -31,7 +33,8 @@ def make_suite(out_dir: str | Path, n: int, seed: int, name: str = "suite.jsonl"
         rid = f"{i:04d}_{kind}"
         save_image(sw.render(pair.source), out / "images" / f"{rid}.png")
         rows.append({"id": rid, "image": f"images/{rid}.png", "instruction": pair.instruction, "edit_type": kind,
-                     "source_scene": pair.source.to_dict(), "target_scene": pair.target.to_dict()})
+                     "source_scene": pair.source.to_dict(), "target_scene": pair.target.to_dict(),
+                     "caption": sw.diptych_caption(pair.source, pair.edit)})
     path = out / name
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -184,6 +184,9 @@ def test_training_free_experiment_writes_one_table(toy_env, tmp_path):
 
     record = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--n", "2", "--steps", "1"])
     assert set(record["summaries"]) == {"inversion + IC prompt", "inversion + bare instruction",
-                                        "inpaint + IC prompt", "inpaint + bare instruction"}
+                                        "inpaint + IC prompt", "inpaint + bare instruction",
+                                        "inpaint + descriptive caption (reference)"}
+    rows = json.loads((tmp_path / "tf" / "inpaint_caption" / "results.json").read_text())["rows"]
+    assert all(r["instruction"].startswith("A diptych") and r["instruction"].endswith(".") for r in rows)
     table = (tmp_path / "tf" / "table.md").read_text()
-    assert table.count("\n| ") == 4 + 1 and (tmp_path / "tf" / "figure.png").exists()
+    assert table.count("\n| ") == 5 + 1 and (tmp_path / "tf" / "figure.png").exists()
