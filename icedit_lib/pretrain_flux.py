@@ -86,6 +86,9 @@ def parse_args(argv=None):
                    help="torch.compile the transformer for training: a few minutes of compilation at the start; "
                         "on the 2-core CPU a 1-thread step ran 1.5x faster, a 2-thread run about as fast as eager")
     p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
+    p.add_argument("--add-single-layers", type=int, default=0,
+                   help="fill: append this many single-stream blocks to the Fill transformer, gated shut (the "
+                        "model's function is unchanged at first): more depth for a run continued from an export")
     p.add_argument("--freeze-text-encoders", action="store_true",
                    help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
                         "the Fill stage has started from them)")
@@ -165,6 +168,22 @@ def widen_to_fill(t2i: FluxTransformer2DModel) -> FluxTransformer2DModel:
     return fill
 
 
+def add_single_layers(transformer: FluxTransformer2DModel, n: int) -> FluxTransformer2DModel:
+    """The same transformer with `n` more single-stream blocks at the end of the stack, each
+    with its adaLN modulation zeroed, so its gate is 0 and it starts as the identity (DiT's
+    adaLN-Zero): the deeper model computes exactly what the shallower one did, then trains."""
+    config = {k: v for k, v in transformer.config.items() if not k.startswith("_")}
+    config["num_single_layers"] += n
+    deeper = FluxTransformer2DModel(**config)
+    missing, unexpected = deeper.load_state_dict(transformer.state_dict(), strict=False)
+    first_new = transformer.config.num_single_layers
+    assert not unexpected and all(int(k.split(".")[1]) >= first_new for k in missing), (missing, unexpected)
+    for block in deeper.single_transformer_blocks[first_new:]:
+        torch.nn.init.zeros_(block.norm.linear.weight)
+        torch.nn.init.zeros_(block.norm.linear.bias)
+    return deeper
+
+
 class Trainable(torch.nn.Module):
     """The modules a stage trains, under one name for checkpoints and the EMA."""
 
@@ -200,6 +219,8 @@ def build_stage(args, device):
         base = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
             model_dir, subfolder=mini.T2I_SUBFOLDER))
         transformer = widen_to_fill(base.transformer)
+        if args.add_single_layers:
+            transformer = add_single_layers(transformer, args.add_single_layers)
         pipe = FluxFillPipeline(scheduler=base.scheduler, vae=vae, text_encoder=base.text_encoder.eval(),
                                 tokenizer=base.tokenizer, text_encoder_2=base.text_encoder_2.eval(),
                                 tokenizer_2=base.tokenizer_2, transformer=transformer)
@@ -299,7 +320,11 @@ def load_export(model: Trainable, args, device) -> tuple[int, float]:
         raise SystemExit(f"--continue-from-export: {record_path} does not exist (nothing was exported)")
     record = json.loads(record_path.read_text())
     sub = mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer"
-    model.transformer.load_state_dict(FluxTransformer2DModel.from_pretrained(out, subfolder=sub).state_dict())
+    exported = FluxTransformer2DModel.from_pretrained(out, subfolder=sub)
+    if args.add_single_layers and exported.config.num_single_layers < model.transformer.config.num_single_layers:
+        exported = add_single_layers(exported, model.transformer.config.num_single_layers -
+                                     exported.config.num_single_layers)
+    model.transformer.load_state_dict(exported.state_dict())
     if model.text_encoder is not None:
         model.text_encoder.load_state_dict(CLIPTextModel.from_pretrained(out / "text_encoder").state_dict())
         model.text_encoder_2.load_state_dict(T5EncoderModel.from_pretrained(out / "text_encoder_2").state_dict())

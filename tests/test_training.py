@@ -253,3 +253,24 @@ def test_changed_tokens_mark_only_the_change_on_the_right():
     assert grid[rows // 8, 8 + cols // 8].all()  # every differing pixel lies in a marked token
     wide = edited[..., :32, :]  # panels of another aspect (64 x 32): the token grid is 4 rows of 16
     assert torch.equal(changed_tokens(wide, 64).view(4, 16), grid[:4])
+
+
+def test_added_single_layers_start_as_the_identity():
+    import torch
+
+    from icedit_lib import miniature as mini
+    from icedit_lib.pretrain_flux import add_single_layers
+
+    torch.manual_seed(0)
+    fill = mini.build_transformer(fill=True)
+    deeper = add_single_layers(fill, 2)
+    assert deeper.config.num_single_layers == fill.config.num_single_layers + 2
+    kw = dict(hidden_states=torch.randn(1, 128, fill.config.in_channels), timestep=torch.tensor([0.5]),
+              guidance=torch.tensor([3.0]), pooled_projections=torch.randn(1, 64),
+              encoder_hidden_states=torch.randn(1, 80, 64), txt_ids=torch.zeros(80, 3), img_ids=torch.rand(128, 3),
+              return_dict=False)
+    with torch.no_grad():
+        assert torch.equal(fill(**kw)[0], deeper(**kw)[0])
+    loss = deeper(**kw)[0].pow(2).mean()
+    loss.backward()  # the gates are shut but not stuck: they get gradients
+    assert deeper.single_transformer_blocks[-1].norm.linear.weight.grad.abs().sum() > 0
