@@ -26,6 +26,9 @@ Recipe (rectified flow, as FLUX / SD3):
   tokens where the right panel differs from the left (an addition of this course; FLUX's
   web data needs no such help).
 
+`--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
+that start gated shut (an experiment: is depth what the Fill lacks?).
+
 Resumable after a kill (state every `--checkpoint-minutes`; data is a function of (seed,
 step)); `--export-only` writes the current EMA weights into the model folder.
 """
