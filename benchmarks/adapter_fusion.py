@@ -5,27 +5,18 @@ final latents are compared too. Writes benchmarks/results/adapter_fusion.json.
 
     python benchmarks/adapter_fusion.py [--adapter toy-lora] [--threads 2] [--repeats 6]
 """
-import argparse
 import random
 import time
-from pathlib import Path
 
 import torch
-from record import timing_summary, write_record
+from record import benchmark_parser, timing_summary, write_record
 
 from icedit_lib import shapesworld as sw
 from icedit_lib.editor import ICEditor
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", default="toy")
-    p.add_argument("--adapter", default="toy-lora")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=6)
-    p.add_argument("--steps", type=int, default=28)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "adapter_fusion.json"))
-    args = p.parse_args(argv)
+    args = benchmark_parser("adapter_fusion", adapter="toy-lora", repeats=6).parse_args(argv)
     torch.set_num_threads(args.threads)
     editors = {"no_adapter": ICEditor.from_registry(args.base, adapter="none", device="cpu"),
                "unfused": ICEditor.from_registry(args.base, adapter=args.adapter, device="cpu"),

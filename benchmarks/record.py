@@ -1,14 +1,28 @@
 """What every benchmark writes: its numbers, the machine they were measured on, and the command."""
+import argparse
 import json
 import os
 import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 
 from icedit_lib.checkpoints import atomic_write_text
+
+
+def benchmark_parser(result: str, adapter: str, repeats: int) -> argparse.ArgumentParser:
+    """The options every single-configuration benchmark takes; `result` names its JSON file."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", default="toy")
+    p.add_argument("--adapter", default=adapter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--steps", type=int, default=28)
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / f"{result}.json"))
+    return p
 
 
 def timing_summary(times: list[float]) -> dict:

@@ -7,13 +7,11 @@ The M previews run as one batched call, the judge compares them (M - 1 compariso
 passes each), and the winner resumes from step m. Best-of-M on finished images is timed
 too, for the paper's comparison. Untrained and trained weights time the same.
 """
-import argparse
 import random
 import time
-from pathlib import Path
 
 import torch
-from record import timing_summary, write_record
+from record import benchmark_parser, timing_summary, write_record
 
 from icedit_lib import shapesworld as sw
 from icedit_lib.editor import ICEditor
@@ -22,16 +20,10 @@ from icedit_lib.scaling import best_of_m, early_filter, single
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", default="toy")
-    p.add_argument("--adapter", default="none")
+    p = benchmark_parser("scaling_speed", adapter="none", repeats=5)
     p.add_argument("--judge", default="toy-judge")
     p.add_argument("--num-seeds", type=int, default=6)
     p.add_argument("--filter-steps", type=int, default=4)
-    p.add_argument("--steps", type=int, default=28)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "scaling_speed.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     editor = ICEditor.from_registry(args.base, adapter=args.adapter, device="cpu", fuse_adapter=True)  # as the CLI
