@@ -26,6 +26,11 @@ Recipe (rectified flow, as FLUX / SD3):
   tokens where the right panel differs from the left (an addition of this course; FLUX's
   web data needs no such help).
 
+`--pooled-dropout P` replaces the pooled CLIP vector of a share P of the examples by the empty
+caption's (as caption dropout does for the whole prompt): an addition of this course, because
+the miniature learned to take the caption from that one global vector and to leave the T5
+tokens, through which alone an image token can find the object a caption names (`drop_pooled`).
+
 `--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
 that start gated shut (an experiment: is depth what the Fill lacks?).
 
@@ -71,6 +76,9 @@ def parse_args(argv=None):
     p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
     p.add_argument("--changed-weight", type=float, default=1.0,
                    help="fill: loss weight of masked diptych tokens where the right panel differs from the left")
+    p.add_argument("--pooled-dropout", type=float, default=0.0,
+                   help="share of examples whose pooled CLIP vector is replaced by the empty caption's, so "
+                        "that the model must read the caption from the T5 tokens (see the module docstring)")
     p.add_argument("--p-identical", type=float, default=0.5,
                    help="share of diptychs whose halves are identical (the rest show one change); a later "
                         "phase can lower it once the copy skill is learned")
@@ -249,6 +257,20 @@ def shifted_logit_normal(n: int, seq_len: int, scheduler_config, generator) -> t
     return math.exp(mu) / (math.exp(mu) + (1 / t - 1))
 
 
+def drop_pooled(pipe, pooled: torch.Tensor, p: float, gen: torch.Generator, device) -> torch.Tensor:
+    """Replace each example's pooled CLIP vector, with probability p, by the empty caption's.
+
+    The pooled vector modulates every token alike (adaLN); the T5 tokens reach each image token
+    through joint attention. A small model learns the first, easy path and leaves the second:
+    fed the copy caption's pooled vector and a change caption's T5 tokens, the shipped Fill
+    copied (80% of held-out pairs), so it never located the object a caption names. Without
+    the pooled shortcut on some examples, the caption has to be read from the T5 tokens."""
+    drop = (torch.rand(pooled.shape[0], generator=gen) < p).to(device)
+    empty = pipe.encode_prompt(prompt=[""], prompt_2=None, device=device,
+                               max_sequence_length=mini.T5_MAX_LENGTH)[1]
+    return torch.where(drop[:, None], empty.expand_as(pooled), pooled)
+
+
 def training_loss(pipe, args, step: int, device) -> torch.Tensor:
     rng, gen = step_rng(args.seed, step)
     b = args.batch_size
@@ -271,6 +293,8 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
     xt = (1 - t[:, None, None]) * packed_x0 + t[:, None, None] * noise
     prompt_embeds, pooled, text_ids = pipe.encode_prompt(prompt=captions, prompt_2=None, device=device,
                                                          max_sequence_length=mini.T5_MAX_LENGTH)
+    if args.pooled_dropout:
+        pooled = drop_pooled(pipe, pooled, args.pooled_dropout, gen, device)
     img_ids = pipe._prepare_latent_image_ids(b, lh // 2, lw // 2, device, xt.dtype)
     hidden = xt
     if masks is not None:

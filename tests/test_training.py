@@ -76,7 +76,7 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     encoder_file = model_dir / "text_encoder_2" / "model.safetensors"
     encoder_bytes = encoder_file.read_bytes()
     rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--p-identical", "0.2", "--changed-weight", "10",
-                              "--work-dir", str(tmp_path / "fill")] + common)
+                              "--pooled-dropout", "0.5", "--work-dir", str(tmp_path / "fill")] + common)
     pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i_frozen"),
                         "--freeze-text-encoders"] + common)
     assert encoder_file.read_bytes() == encoder_bytes  # frozen encoders are neither trained nor rewritten
@@ -87,6 +87,23 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     state = load_file(str(tmp_path / "fill" / "state.safetensors"))
     assert any(k.startswith("ema.") for k in state) and all(torch.isfinite(v).all() for v in state.values()
                                                            if v.is_floating_point())
+
+
+def test_pooled_dropout_replaces_whole_vectors_by_the_empty_captions(toy_dir):
+    from icedit_lib import registry
+    from icedit_lib.miniature import T5_MAX_LENGTH
+    from icedit_lib.pretrain_flux import drop_pooled
+
+    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    captions = [f"A red circle in the {c}." for c in ("top left", "top", "center", "bottom", "left", "right")]
+    pooled = pipe.encode_prompt(captions, None, device="cpu", max_sequence_length=T5_MAX_LENGTH)[1]
+    empty = pipe.encode_prompt([""], None, device="cpu", max_sequence_length=T5_MAX_LENGTH)[1][0]
+    assert torch.equal(drop_pooled(pipe, pooled, 0.0, torch.Generator().manual_seed(0), "cpu"), pooled)
+    assert all(torch.equal(row, empty) for row in drop_pooled(pipe, pooled, 1.0, torch.Generator(), "cpu"))
+    half = drop_pooled(pipe, pooled, 0.5, torch.Generator().manual_seed(0), "cpu")
+    kept = [torch.equal(a, b) for a, b in zip(half, pooled)]
+    assert 0 < sum(kept) < len(kept)  # seed 0 drops some rows, keeps others
+    assert all(k or torch.equal(row, empty) for k, row in zip(kept, half))
 
 
 def test_widened_fill_starts_as_the_t2i_model():
