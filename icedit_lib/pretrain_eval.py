@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import random
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -111,35 +112,66 @@ def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28, image_dir
     return out | {"n": n, "seed": seed, "steps": steps}
 
 
+@contextmanager
+def pooled_vector_of(pipe, caption: str):
+    """Within the block, every prompt `pipe` encodes keeps its own T5 tokens but gets the pooled
+    CLIP vector of `caption`: a probe of which text path carries what (see `evaluate_fill`)."""
+    encode = pipe.encode_prompt
+
+    def encode_with_other_pooled(prompt, prompt_2=None, **kw):
+        tokens, pooled, text_ids = encode(prompt, prompt_2, **kw)
+        other = encode(caption, None, **kw)[1]
+        return tokens, other.expand_as(pooled), text_ids
+
+    pipe.encode_prompt = encode_with_other_pooled
+    try:
+        yield pipe
+    finally:
+        del pipe.encode_prompt  # the instance attribute goes; the class method is back
+
+
 @torch.no_grad()
-def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_dir: Path | None = None) -> dict:
-    """Held-out diptychs, right half masked: the copy and the one-change caption, parsed."""
+def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_dir: Path | None = None,
+                  pooled_from_copy: bool = False) -> dict:
+    """Held-out diptychs, right half masked: the copy and the one-change caption, parsed.
+
+    `pooled_from_copy=True` is a probe: the one-change caption's T5 tokens go in as usual, but the
+    pooled CLIP vector is the copy caption's. A model that reads the change from the T5 tokens still
+    edits; one that reads it from the pooled vector copies (`fill_unchanged` counts those)."""
     from .editor import ICEditor
 
     editor = ICEditor(pipe, panel_width=sw.PANEL, max_sequence_length=mini.T5_MAX_LENGTH)
     rng = random.Random(seed)
-    copy_ok = change_ok = 0
+    copy_ok = change_ok = unchanged = 0
     per_type: dict[str, list[int]] = {}
     for i in range(n):
         pair = sw.random_pair(rng, split="eval")
         source = sw.render(pair.source)
-        for caption, target, name in ((sw.diptych_caption(pair.source, None), pair.source, "copy"),
+        copy_caption = sw.diptych_caption(pair.source, None)
+        for caption, target, name in ((copy_caption, pair.source, "copy"),
                                       (sw.diptych_caption(pair.source, pair.edit), pair.target, pair.edit.kind)):
+            if name == "copy" and pooled_from_copy:
+                continue
             # the caption is the whole prompt: "direct" mode, no IC template around it
-            result = editor.edit(source, caption, seed=i, steps=steps, guidance=30.0, prompt_mode="direct")
-            ok = sw.read_scene(result.image).exact == target
+            with pooled_vector_of(pipe, copy_caption) if pooled_from_copy else nullcontext():
+                result = editor.edit(source, caption, seed=i, steps=steps, guidance=30.0, prompt_mode="direct")
+            reading = sw.read_scene(result.image).exact
+            ok = reading == target
             _save(result.diptych, image_dir, f"{i:04d}_{name}", ok)
             if name == "copy":
                 copy_ok += ok
             else:
                 change_ok += ok
+                unchanged += reading == pair.source
                 per_type.setdefault(name, []).append(int(ok))
-    return {"fill_copy": copy_ok / n, "fill_one_change": change_ok / n,
-            "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
-            "n": n, "seed": seed, "steps": steps}
+    out = {"fill_one_change": change_ok / n, "fill_unchanged": unchanged / n,
+           "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
+           "n": n, "seed": seed, "steps": steps}
+    return out | ({"pooled_from_copy": True} if pooled_from_copy else {"fill_copy": copy_ok / n})
 
 
-def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto") -> dict:
+def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto",
+        pooled_from_copy: bool = False) -> dict:
     """Evaluate one part of a shipped miniature; write metrics.json and the scored images."""
     from . import registry
 
@@ -153,7 +185,7 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
         metrics = evaluate_t2i(pipe, n=n, image_dir=images)
     elif part == "fill":
         pipe, _ = registry.load_fill_pipeline(base, device=device)
-        metrics = evaluate_fill(pipe, n=n, image_dir=images)
+        metrics = evaluate_fill(pipe, n=n, image_dir=images, pooled_from_copy=pooled_from_copy)
     else:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     atomic_write_text(out / "metrics.json", json.dumps({"part": part, "base": base, **metrics}, indent=2))
@@ -167,9 +199,11 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--base", default="toy")
     p.add_argument("--device", default="auto")
+    p.add_argument("--pooled-from-copy", action="store_true",
+                   help="fill: a probe: the change caption's T5 tokens with the copy caption's pooled CLIP vector")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     a = parse_args()
-    print(json.dumps(run(a.part, a.out_dir, a.n, a.base, a.device), indent=2))
+    print(json.dumps(run(a.part, a.out_dir, a.n, a.base, a.device, a.pooled_from_copy), indent=2))

@@ -149,6 +149,27 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
         metrics = json.loads((tmp_path / part / "metrics.json").read_text())
         assert metrics["part"] == part
         assert list((tmp_path / part / "images").glob("*.png"))
+    assert main(["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "probe"), "--n", "2",
+                 "--pooled-from-copy"]) == 0
+    metrics = json.loads((tmp_path / "probe" / "metrics.json").read_text())
+    assert metrics["pooled_from_copy"] and 0 <= metrics["fill_unchanged"] <= 1 and "fill_copy" not in metrics
+    assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2  # the change captions only
+
+
+def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_dir):
+    from icedit_lib import registry
+    from icedit_lib.miniature import T5_MAX_LENGTH
+    from icedit_lib.pretrain_eval import pooled_vector_of
+
+    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    kw = dict(device="cpu", max_sequence_length=T5_MAX_LENGTH)
+    own = pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)
+    other = pipe.encode_prompt("Exactly the same.", None, **kw)
+    with pooled_vector_of(pipe, "Exactly the same."):
+        probed = pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)
+    assert torch.equal(probed[0], own[0])
+    assert all(torch.equal(row, other[1][0]) for row in probed[1]) and not torch.equal(probed[1], own[1])
+    assert torch.equal(pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)[1], own[1])
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
