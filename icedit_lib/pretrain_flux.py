@@ -30,6 +30,7 @@ Recipe (rectified flow, as FLUX / SD3):
 caption's (as caption dropout does for the whole prompt): an addition of this course, because
 the miniature learned to take the caption from that one global vector and to leave the T5
 tokens, through which alone an image token can find the object a caption names (`drop_pooled`).
+`--close-pooled-path` is the strong form: the pooled vector's input weight zeroed and frozen.
 
 `--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
 that start gated shut (an experiment: is depth what the Fill lacks?).
@@ -79,6 +80,9 @@ def parse_args(argv=None):
     p.add_argument("--pooled-dropout", type=float, default=0.0,
                    help="share of examples whose pooled CLIP vector is replaced by the empty caption's, so "
                         "that the model must read the caption from the T5 tokens (see the module docstring)")
+    p.add_argument("--close-pooled-path", action="store_true",
+                   help="zero and freeze the weight through which the pooled CLIP vector enters the transformer: "
+                        "the caption then reaches the image only through the T5 tokens (see `close_pooled_path`)")
     p.add_argument("--p-identical", type=float, default=0.5,
                    help="share of diptychs whose halves are identical (the rest show one change); a later "
                         "phase can lower it once the copy skill is learned")
@@ -193,6 +197,17 @@ def add_single_layers(transformer: FluxTransformer2DModel, n: int) -> FluxTransf
         torch.nn.init.zeros_(block.norm.linear.weight)
         torch.nn.init.zeros_(block.norm.linear.bias)
     return deeper
+
+
+def close_pooled_path(transformer: FluxTransformer2DModel) -> None:
+    """Zero and freeze the input weight of the pooled-text projection (`time_text_embed.text_embedder.linear_1`):
+    the pooled CLIP vector then changes nothing (its bias stays, a constant), and the stock pipelines, which
+    still compute it, run unchanged. The stronger form of `drop_pooled`: every caption must be read from
+    the T5 tokens. A simplification of FLUX, whose pooled vector carries a little global information."""
+    weight = transformer.time_text_embed.text_embedder.linear_1.weight
+    with torch.no_grad():
+        weight.zero_()
+    weight.requires_grad_(False)
 
 
 class Trainable(torch.nn.Module):
@@ -388,6 +403,8 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     pipe, model = build_stage(args, device)
+    if args.close_pooled_path:
+        close_pooled_path(model.transformer)  # before the optimizer sees the parameters; zeroed again after loading
     ema = copy.deepcopy(model).requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
@@ -407,6 +424,9 @@ def main(argv=None) -> dict:
         print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
     elif args.export_only:
         raise SystemExit(f"nothing to export: {state_path} does not exist")
+    if args.close_pooled_path:
+        for m in (model, ema):
+            close_pooled_path(m.transformer)
     if args.compile and not args.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
         model.transformer.compile(dynamic=False)
     work.mkdir(parents=True, exist_ok=True)

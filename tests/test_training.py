@@ -76,7 +76,7 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     encoder_file = model_dir / "text_encoder_2" / "model.safetensors"
     encoder_bytes = encoder_file.read_bytes()
     rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--p-identical", "0.2", "--changed-weight", "10",
-                              "--pooled-dropout", "0.5", "--work-dir", str(tmp_path / "fill")] + common)
+                              "--pooled-dropout", "0.5", "--close-pooled-path", "--work-dir", str(tmp_path / "fill")] + common)
     pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i_frozen"),
                         "--freeze-text-encoders"] + common)
     assert encoder_file.read_bytes() == encoder_bytes  # frozen encoders are neither trained nor rewritten
@@ -84,6 +84,7 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     fill = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
     t2i = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer_t2i")
     assert fill.config.in_channels == 192 and t2i.config.in_channels == 64
+    assert fill.time_text_embed.text_embedder.linear_1.weight.abs().sum() == 0  # --close-pooled-path stayed shut
     state = load_file(str(tmp_path / "fill" / "state.safetensors"))
     assert any(k.startswith("ema.") for k in state) and all(torch.isfinite(v).all() for v in state.values()
                                                            if v.is_floating_point())
@@ -104,6 +105,24 @@ def test_pooled_dropout_replaces_whole_vectors_by_the_empty_captions(toy_dir):
     kept = [torch.equal(a, b) for a, b in zip(half, pooled)]
     assert 0 < sum(kept) < len(kept)  # seed 0 drops some rows, keeps others
     assert all(k or torch.equal(row, empty) for k, row in zip(kept, half))
+
+
+def test_a_closed_pooled_path_makes_the_pooled_vector_irrelevant():
+    from icedit_lib import miniature as mini
+    from icedit_lib.pretrain_flux import close_pooled_path
+
+    torch.manual_seed(0)
+    fill = mini.build_transformer(fill=True)
+    kw = dict(hidden_states=torch.randn(1, 128, fill.config.in_channels), timestep=torch.tensor([0.5]),
+              guidance=torch.tensor([3.0]), encoder_hidden_states=torch.randn(1, 80, 64),
+              txt_ids=torch.zeros(80, 3), img_ids=torch.rand(128, 3), return_dict=False)
+    a, b = torch.randn(1, 64), torch.randn(1, 64)
+    with torch.no_grad():
+        assert not torch.allclose(fill(pooled_projections=a, **kw)[0], fill(pooled_projections=b, **kw)[0])
+    close_pooled_path(fill)
+    with torch.no_grad():
+        assert torch.equal(fill(pooled_projections=a, **kw)[0], fill(pooled_projections=b, **kw)[0])
+    assert not fill.time_text_embed.text_embedder.linear_1.weight.requires_grad
 
 
 def test_widened_fill_starts_as_the_t2i_model():
