@@ -27,6 +27,12 @@ image is that of the resumed run (tested equal; a batch of M rounds at 1e-4 diff
 from a batch of 1). NFE follows each strategy's own accounting; wall time is measured
 side by side by `benchmarks/scaling_speed.py`.
 
+`training-free` and `fine-tuning` also compare, edit by edit, the pairs of configurations the
+paper compares (`PAIRED`): the edits only one of the two gets right with an exact sign-test
+p-value, and the difference in L1 on kept pixels with a 95% bootstrap interval, into
+`paired.json` / `paired.md`. At 64 edits this tells a real difference from luck;
+`--paired-only` recomputes it from the runs already in `--out-dir`.
+
 Plain LoRA adapters are evaluated fused into the weights, as the CLI runs them (the same
 latents, tested; about 30% faster per edit); a LoRA-MoE is never fused.
 """
@@ -40,11 +46,58 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .checkpoints import atomic_path, atomic_write_text
-from .evaluation import evaluate_suite
+from .evaluation import evaluate_suite, paired_comparison
 from .shapesworld import EDIT_TYPES
 from .suites import make_suite
 
 FRAMEWORKS = {"inversion": ("toy-t2i", 3.5), "inpaint": ("toy", 50.0)}
+REFERENCE_ROW = "inpaint + descriptive caption (reference)"
+TRAINING_FREE_FOLDERS = {"inversion + IC prompt": "inversion_ic", "inversion + bare instruction": "inversion_direct",
+                         "inpaint + IC prompt": "inpaint_ic", "inpaint + bare instruction": "inpaint_direct",
+                         REFERENCE_ROW: "inpaint_caption"}
+# The comparisons the paper draws, as (A, B, question): each is also reported edit by edit (`paired`).
+PAIRED = {
+    "training-free": [
+        ("inpaint + IC prompt", "inpaint + bare instruction", "IC prompt vs bare instruction, inpainting (3.1)"),
+        ("inversion + IC prompt", "inversion + bare instruction", "IC prompt vs bare instruction, inversion (3.1)"),
+        ("inpaint + IC prompt", "inversion + IC prompt", "inpainting vs inversion framework (3.1)")],
+    "fine-tuning": [
+        ("LoRA r32", "training-free (no adapter)", "LoRA fine-tuning vs none (3.2)"),
+        ("LoRA-MoE 4 x r32", "LoRA r32", "LoRA-MoE vs LoRA (3.2)"),
+        ("LoRA-MoE 4 x r32", "LoRA-MoE 4 x r32, bare instruction (trained and used)",
+         "IC prompt vs bare instruction after fine-tuning"),
+        ("LoRA-MoE 4 x r32", "LoRA-MoE 4 x r32, fixed router (authors)", "trainable vs the authors' fixed router"),
+        ("LoRA-MoE 4 x r32", "LoRA-MoE 4 x r32, loss on the right half", "loss on all tokens vs right half")],
+}
+
+
+def run_folder(out: Path, experiment: str, name: str) -> Path:
+    """Where one configuration of an experiment wrote its images and per-edit results."""
+    return out / "runs" / _slug(name) if experiment == "fine-tuning" else out / TRAINING_FREE_FOLDERS[name]
+
+
+def paired(out_dir: str | Path, experiment: str) -> list[dict]:
+    """Compare, edit by edit, the pairs of `PAIRED[experiment]` from the per-edit rows of the runs
+    in `out_dir` (`evaluation.paired_comparison`); pairs with a configuration not run are skipped.
+    Writes paired.json and paired.md beside the table."""
+    out = Path(out_dir)
+
+    def rows(name):
+        return json.loads((run_folder(out, experiment, name) / "results.json").read_text())["rows"]
+
+    found = [(a, b, q) for a, b, q in PAIRED[experiment]
+             if all((run_folder(out, experiment, x) / "results.json").exists() for x in (a, b))]
+    comparisons = [{"question": q, "a": a, "b": b, **paired_comparison(rows(a), rows(b))} for a, b, q in found]
+    lines = ["| question | A | B | success A / B | only A / only B (p) | L1 kept A - B [95% CI] | A keeps more |",
+             "|---|---|---|---|---|---|---|"]
+    for c in comparisons:
+        low, high = c["l1_kept_diff_ci95"]
+        lines.append(f"| {c['question']} | {c['a']} | {c['b']} | {c['success_a']:.1%} / {c['success_b']:.1%} | "
+                     f"{c['only_a']} / {c['only_b']} (p = {c['p_success']:.2g}) | {c['l1_kept_diff']:+.4f} "
+                     f"[{low:+.4f}, {high:+.4f}] | {c['a_keeps_more']} of {c['n']} |")
+    atomic_write_text(out / "paired.json", json.dumps(comparisons, indent=2))
+    atomic_write_text(out / "paired.md", "\n".join(lines) + "\n")
+    return comparisons
 
 
 def comparison_table(results: dict[str, dict], title: str) -> str:
@@ -96,17 +149,17 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
         editor = cls.from_registry(base, device=device)
         for prompt in ("ic", "direct"):
             name = f"{framework} + {'IC prompt' if prompt == 'ic' else 'bare instruction'}"
-            results[name] = evaluate_suite(editor, suite, out / f"{framework}_{prompt}", seed=seed, steps=steps,
+            results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps,
                                            guidance=guidance, prompt_mode=prompt,
                                            options={"framework": framework, "base": base}, title=name)
     # Reference row: the same changes in the pretraining corpus's descriptive language. The miniature's
     # frozen T5 / CLIP learned words from captions only, so the instruction verbs ("remove", "make", ...)
     # keep their random initial embeddings; this row shows what the Fill base does when it is spoken to
     # in words it knows.
-    name = "inpaint + descriptive caption (reference)"
+    name = REFERENCE_ROW
     base, guidance = FRAMEWORKS["inpaint"]
     editor = ICEditor.from_registry(base, device=device)
-    results[name] = evaluate_suite(editor, suite, out / "inpaint_caption", seed=seed, steps=steps, guidance=guidance,
+    results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps, guidance=guidance,
                                    prompt_mode="direct", text_field="caption",
                                    options={"framework": "inpaint", "base": base}, title=name)
     title = f"Training-free editing on the miniature ({n} held-out edits, {steps} steps)"
@@ -116,6 +169,7 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
     atomic_write_text(out / "results.json", json.dumps(record, indent=2))
     atomic_write_text(out / "table.md", comparison_table(results, title))
     _save_figure(comparison_figure(results, title), out / "figure.png")
+    paired(out, "training-free")
     return record
 
 
@@ -323,6 +377,7 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     atomic_write_text(out / "results.json", json.dumps(record, indent=2))
     atomic_write_text(out / "table.md", table)
     _save_figure(comparison_figure(results, title), out / "figure.png")
+    paired(out, "fine-tuning")
     return record
 
 
@@ -340,6 +395,9 @@ def parse_args(argv=None):
     p.add_argument("--adapter", default="none", help="scaling: the adapter (none: the training-free model)")
     p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
     p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
+    p.add_argument("--paired-only", action="store_true",
+                   help="training-free / fine-tuning: edit nothing, recompute paired.json / paired.md from the runs "
+                        "already in --out-dir")
     return p.parse_args(argv)
 
 
@@ -348,6 +406,12 @@ def main(argv=None) -> dict:
 
     diffusers_logging.disable_progress_bar()
     a = parse_args(argv)
+    if a.paired_only:
+        if a.experiment not in PAIRED:
+            raise SystemExit(f"--paired-only: {a.experiment} has no paired comparisons")
+        comparisons = paired(a.out_dir, a.experiment)
+        print((Path(a.out_dir) / "paired.md").read_text())
+        return {"paired": comparisons}
     extra = {"scaling": {"base": a.base, "adapter": a.adapter, "judge": a.judge},
              "fine-tuning": {"base": a.base, "train_steps": a.train_steps}}.get(a.experiment, {})
     record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)

@@ -190,3 +190,8 @@ def test_training_free_experiment_writes_one_table(toy_env, tmp_path):
     assert all(r["instruction"].startswith("A diptych") and r["instruction"].endswith(".") for r in rows)
     table = (tmp_path / "tf" / "table.md").read_text()
     assert table.count("\n| ") == 5 + 1 and (tmp_path / "tf" / "figure.png").exists()
+    paired = json.loads((tmp_path / "tf" / "paired.json").read_text())
+    assert [(c["a"], c["b"]) for c in paired] == [(a, b) for a, b, _ in experiments.PAIRED["training-free"]]
+    assert all(c["n"] == 2 for c in paired)
+    again = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--paired-only"])
+    assert again["paired"] == paired  # recomputed from the runs' rows alone
