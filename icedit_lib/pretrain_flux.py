@@ -32,6 +32,12 @@ the miniature learned to take the caption from that one global vector and to lea
 tokens, through which alone an image token can find the object a caption names (`drop_pooled`).
 `--close-pooled-path` is the strong form: the pooled vector's input weight zeroed and frozen.
 
+`--caption-dropout P` trains a share P of the examples with the empty caption (as SD / SD3 are
+trained), so that sampling can use classifier-free guidance (`FluxPipeline(true_cfg_scale=...,
+negative_prompt="")`). Measured on the T2I (continued from the shipped 16000 steps with frozen
+encoders and P = 0.1, 64 held-out scenes): after 2000 steps, guidance 2 raised every attribute
+(cells 66% -> 80%, colour 34% -> 41%, size 59% -> 69%) but exact scenes only from 12.5% to 14%.
+
 `--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
 that start gated shut (an experiment: is depth what the Fill lacks?).
 
@@ -80,6 +86,9 @@ def parse_args(argv=None):
     p.add_argument("--pooled-dropout", type=float, default=0.0,
                    help="share of examples whose pooled CLIP vector is replaced by the empty caption's, so "
                         "that the model must read the caption from the T5 tokens (see the module docstring)")
+    p.add_argument("--caption-dropout", type=float, default=0.0,
+                   help="share of examples trained with the empty caption, so that the model also learns the "
+                        "unconditional prediction that classifier-free guidance needs (see `drop_captions`)")
     p.add_argument("--close-pooled-path", action="store_true",
                    help="zero and freeze the weight through which the pooled CLIP vector enters the transformer: "
                         "the caption then reaches the image only through the T5 tokens (see `close_pooled_path`)")
@@ -286,6 +295,15 @@ def drop_pooled(pipe, pooled: torch.Tensor, p: float, gen: torch.Generator, devi
     return torch.where(drop[:, None], empty.expand_as(pooled), pooled)
 
 
+def drop_captions(captions: list[str], p: float, gen: torch.Generator) -> list[str]:
+    """Replace each caption, with probability p, by the empty one (caption dropout, as SD / SD3
+    are trained): the model then also predicts without text, and sampling can use classifier-free
+    guidance, v = v(empty) + s (v(caption) - v(empty)), which sharpens a small model's blurred,
+    averaged samples toward its caption."""
+    drop = torch.rand(len(captions), generator=gen) < p
+    return ["" if d else c for c, d in zip(captions, drop.tolist())]
+
+
 def training_loss(pipe, args, step: int, device) -> torch.Tensor:
     rng, gen = step_rng(args.seed, step)
     b = args.batch_size
@@ -298,6 +316,8 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
         masks = torch.from_numpy(np.stack([e[1] for e in examples]))[:, None].to(device)
     images = to_tensor([e[0] for e in examples]).to(device)
     captions = [e[-1] for e in examples]
+    if args.caption_dropout:
+        captions = drop_captions(captions, args.caption_dropout, gen)
     height, width = images.shape[-2:]
     with torch.no_grad():
         x0 = encode_images(pipe, images, gen)

@@ -78,7 +78,7 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--p-identical", "0.2", "--changed-weight", "10",
                               "--pooled-dropout", "0.5", "--close-pooled-path", "--work-dir", str(tmp_path / "fill")] + common)
     pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i_frozen"),
-                        "--freeze-text-encoders"] + common)
+                        "--freeze-text-encoders", "--caption-dropout", "0.5"] + common)
     assert encoder_file.read_bytes() == encoder_bytes  # frozen encoders are neither trained nor rewritten
     assert rec["step"] == 2 and set(rec["evaluation"]) >= {"fill_copy", "fill_one_change"}
     fill = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
@@ -105,6 +105,16 @@ def test_pooled_dropout_replaces_whole_vectors_by_the_empty_captions(toy_dir):
     kept = [torch.equal(a, b) for a, b in zip(half, pooled)]
     assert 0 < sum(kept) < len(kept)  # seed 0 drops some rows, keeps others
     assert all(k or torch.equal(row, empty) for k, row in zip(kept, half))
+
+
+def test_caption_dropout_empties_whole_captions():
+    from icedit_lib.pretrain_flux import drop_captions
+
+    captions = [f"caption {i}" for i in range(200)]
+    assert drop_captions(captions, 0.0, torch.Generator().manual_seed(0)) == captions
+    assert drop_captions(captions, 1.0, torch.Generator().manual_seed(0)) == [""] * 200
+    some = drop_captions(captions, 0.1, torch.Generator().manual_seed(0))
+    assert all(s in ("", c) for s, c in zip(some, captions)) and 5 < some.count("") < 40
 
 
 def test_a_closed_pooled_path_makes_the_pooled_vector_irrelevant():
