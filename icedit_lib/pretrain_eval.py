@@ -137,12 +137,15 @@ def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_di
 
     `pooled_from_copy=True` is a probe: the one-change caption's T5 tokens go in as usual, but the
     pooled CLIP vector is the copy caption's. A model that reads the change from the T5 tokens still
-    edits; one that reads it from the pooled vector copies (`fill_unchanged` counts those)."""
+    edits; one that reads it from the pooled vector copies (`fill_unchanged` counts those).
+
+    `fill_kept_objects`: of the source objects a change leaves alone, the share the right half
+    reproduces exactly, whatever happened to the changed one: the copy skill where it matters."""
     from .editor import ICEditor
 
     editor = ICEditor(pipe, panel_width=sw.PANEL, max_sequence_length=mini.T5_MAX_LENGTH)
     rng = random.Random(seed)
-    copy_ok = change_ok = unchanged = 0
+    copy_ok = change_ok = unchanged = kept = to_keep = 0
     per_type: dict[str, list[int]] = {}
     for i in range(n):
         pair = sw.random_pair(rng, split="eval")
@@ -155,7 +158,8 @@ def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_di
             # the caption is the whole prompt: "direct" mode, no IC template around it
             with pooled_vector_of(pipe, copy_caption) if pooled_from_copy else nullcontext():
                 result = editor.edit(source, caption, seed=i, steps=steps, guidance=30.0, prompt_mode="direct")
-            reading = sw.read_scene(result.image).exact
+            parsed = sw.read_scene(result.image)
+            reading = parsed.exact
             ok = reading == target
             _save(result.diptych, image_dir, f"{i:04d}_{name}", ok)
             if name == "copy":
@@ -164,7 +168,11 @@ def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_di
                 change_ok += ok
                 unchanged += reading == pair.source
                 per_type.setdefault(name, []).append(int(ok))
+                left_alone = [o for o in pair.source.objects if o in pair.target.objects]
+                to_keep += len(left_alone)
+                kept += sum(o in parsed.scene.objects for o in left_alone) if parsed.scene else 0
     out = {"fill_one_change": change_ok / n, "fill_unchanged": unchanged / n,
+           "fill_kept_objects": kept / max(1, to_keep),
            "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
            "n": n, "seed": seed, "steps": steps}
     return out | ({"pooled_from_copy": True} if pooled_from_copy else {"fill_copy": copy_ok / n})

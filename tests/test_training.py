@@ -185,6 +185,29 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
     assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2  # the change captions only
 
 
+@pytest.mark.parametrize("behaviour", ["copies", "erases"])
+def test_fill_evaluation_counts_the_objects_a_change_leaves_alone(monkeypatch, behaviour):
+    """An editor that copies the source keeps every object a change leaves alone (and edits nothing);
+    one that erases everything keeps none."""
+    from PIL import Image
+
+    from icedit_lib.editor import EditResult, ICEditor
+    from icedit_lib.pretrain_eval import evaluate_fill
+
+    def fake_edit(self, image, instruction, seed=0, **kw):
+        out = image if behaviour == "copies" else Image.new("RGB", image.size, (245, 245, 245))
+        return EditResult(image=out, diptych=out, seed=seed, prompt=instruction)
+
+    monkeypatch.setattr(ICEditor, "edit", fake_edit)
+    monkeypatch.setattr(ICEditor, "__init__", lambda self, pipe, **kw: None)
+    m = evaluate_fill(pipe=None, n=12)
+    if behaviour == "copies":
+        assert m["fill_kept_objects"] == 1.0 and m["fill_copy"] == 1.0
+        assert m["fill_one_change"] == 0.0 and m["fill_unchanged"] == 1.0
+    else:
+        assert m["fill_kept_objects"] == 0.0 and m["fill_copy"] == 0.0
+
+
 def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_dir):
     from icedit_lib import registry
     from icedit_lib.miniature import T5_MAX_LENGTH
