@@ -149,8 +149,8 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
         editor = cls.from_registry(base, device=device)
         for prompt in ("ic", "direct"):
             name = f"{framework} + {'IC prompt' if prompt == 'ic' else 'bare instruction'}"
-            results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps,
-                                           guidance=guidance, prompt_mode=prompt,
+            results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed,
+                                           steps=steps, guidance=guidance, prompt_mode=prompt,
                                            options={"framework": framework, "base": base}, title=name)
     # Reference row: the same changes in the pretraining corpus's descriptive language. The miniature's
     # frozen T5 / CLIP learned words from captions only, so the instruction verbs ("remove", "make", ...)
@@ -159,8 +159,8 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
     name = REFERENCE_ROW
     base, guidance = FRAMEWORKS["inpaint"]
     editor = ICEditor.from_registry(base, device=device)
-    results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps, guidance=guidance,
-                                   prompt_mode="direct", text_field="caption",
+    results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps,
+                                   guidance=guidance, prompt_mode="direct", text_field="caption",
                                    options={"framework": "inpaint", "base": base}, title=name)
     title = f"Training-free editing on the miniature ({n} held-out edits, {steps} steps)"
     record = {"experiment": "training-free", "n": n, "steps": steps, "suite_seed": suite_seed,
