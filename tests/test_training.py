@@ -183,6 +183,9 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
     metrics = json.loads((tmp_path / "probe" / "metrics.json").read_text())
     assert metrics["pooled_from_copy"] and 0 <= metrics["fill_unchanged"] <= 1 and "fill_copy" not in metrics
     assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2  # the change captions only
+    assert main(["eval-pretrained", "--part", "t2i", "--out-dir", str(tmp_path / "steps"), "--n", "1",
+                 "--steps", "3"]) == 0
+    assert json.loads((tmp_path / "steps" / "metrics.json").read_text())["steps"] == 3
 
 
 @pytest.mark.parametrize("behaviour", ["copies", "erases"])
