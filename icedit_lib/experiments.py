@@ -229,8 +229,10 @@ def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_st
 
 def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> dict:
     """Per preview step (and on finished panels): over pairs of seeds of one edit whose finished
-    results differ in success, the share where the judge prefers the successful seed."""
+    results differ in success, the share where the judge prefers the successful seed. `edits`
+    counts the edits those pairs come from: pairs of one edit are not independent evidence."""
     out = {}
+    mixed = sum(0 < sum(b["success"]) < len(b["success"]) for b in bank)
     for m in list(filter_steps) + ["final"]:
         hits = total = 0
         for b in bank:
@@ -241,7 +243,7 @@ def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> di
                 for w in bad:
                     hits += judge.prefer(b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5
                     total += 1
-        out[str(m)] = {"accuracy": hits / total if total else None, "pairs": total}
+        out[str(m)] = {"accuracy": hits / total if total else None, "pairs": total, "edits": mixed}
     return out
 
 
@@ -299,7 +301,8 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     lines += [f"| {r['method']} | {r['M']} | {r['m'] if r['m'] is not None else '-'} | {r['nfe']} | "
               f"{r['success']:.1%} |" for r in table]
     lines += ["", "Judge agreement with the parser against the preview step: " + ", ".join(
-        f"{k}: {v['accuracy']:.0%} ({v['pairs']} pairs)" for k, v in accuracy.items() if v["accuracy"] is not None)]
+        f"{k}: {v['accuracy']:.0%} ({v['pairs']} pairs from {v['edits']} edits)" for k, v in accuracy.items()
+        if v["accuracy"] is not None)]
     record = {"experiment": "scaling", "n": n, "steps": steps, "suite_seed": suite_seed, "base": base,
               "adapter": adapter, "judge": judge, "strategy": strategy, "table": table, "judge_accuracy": accuracy,
               "command": f"python -m icedit_lib.experiments scaling --out-dir {out_dir} --n {n} --steps {steps} "

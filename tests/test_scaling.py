@@ -108,3 +108,22 @@ def test_replay_with_a_first_choice_judge_equals_the_single_seed():
     assert single == 0.5
     assert next(r for r in rows if r["method"] == "early filter (judge)")["success"] == single
     assert next(r for r in rows if r["method"].startswith("oracle"))["success"] == 1.0
+
+
+def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():
+    """Candidates are labelled by index so the judge can be made right (or wrong) on purpose."""
+    from icedit_lib.experiments import judge_accuracy
+    from icedit_lib.judge import PairwiseJudge
+
+    class ByLabel(PairwiseJudge):
+        def p_first(self, source, first, second, instruction):
+            return float(first > second)  # "images" are ints: the higher one wins
+
+    bank = [{"row": {"instruction": "x"}, "source": None, "success": ok, "finals": list(score),
+             "previews": {1: list(score)}}
+            for ok, score in (([True, False, False], [2, 1, 0]),   # 2 pairs, judge right on both
+                              ([False, True, False], [2, 1, 0]),   # 2 pairs, right on one (1 > 0), wrong on 2 > 1
+                              ([True, True, True], [0, 1, 2]),     # no pair: every seed succeeds
+                              ([False, False, False], [0, 1, 2]))]  # no pair: none does
+    acc = judge_accuracy(bank, ByLabel(), filter_steps=(1,))
+    assert acc["1"] == acc["final"] == {"accuracy": 0.75, "pairs": 4, "edits": 2}
