@@ -111,7 +111,7 @@ def test_replay_with_a_first_choice_judge_equals_the_single_seed():
 
 
 def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():
-    """Candidates are labelled by index so the judge can be made right (or wrong) on purpose."""
+    """The 'images' are ints the judge ranks by value, so it can be made right (or wrong) on purpose."""
     from icedit_lib.experiments import judge_accuracy
     from icedit_lib.judge import PairwiseJudge
 
