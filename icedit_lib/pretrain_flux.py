@@ -25,6 +25,9 @@ Recipe (rectified flow, as FLUX / SD3):
   almost no loss left to learn from: `--changed-weight` multiplies the weight of the masked
   tokens where the right panel differs from the left (an addition of this course; FLUX's
   web data needs no such help).
+  Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
+  rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
+  in-context layout alone, for a phase that practises only the diptych edit.
 
 `--pooled-dropout P` replaces the pooled CLIP vector of a share P of the examples by the empty
 caption's (as caption dropout does for the whole prompt): an addition of this course, because
@@ -68,6 +71,7 @@ from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
 
 STAGES = ("t2i", "fill")
+FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
 
 
 def parse_args(argv=None):
@@ -95,6 +99,9 @@ def parse_args(argv=None):
     p.add_argument("--p-identical", type=float, default=0.5,
                    help="share of diptychs whose halves are identical (the rest show one change); a later "
                         "phase can lower it once the copy skill is learned")
+    p.add_argument("--fill-kinds", default=",".join(FILL_KINDS),
+                   help="fill: the kinds of example the steps cycle through, one kind per step (right: a "
+                        "diptych with its right half masked; rect_diptych, rect_panel: random rectangles)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
@@ -121,6 +128,9 @@ def parse_args(argv=None):
                         "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
     args = p.parse_args(argv)
     args.work_dir = args.work_dir or f"checkpoints/{args.stage}"
+    unknown = set(args.fill_kinds.split(",")) - set(FILL_KINDS)
+    if unknown:
+        p.error(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
     return args
 
 
@@ -311,7 +321,8 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
         examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(b)]
         masks = None
     else:
-        kind = ("right", "right", "rect_diptych", "rect_panel")[step % 4]
+        kinds = args.fill_kinds.split(",")
+        kind = kinds[step % len(kinds)]
         examples = [fill_example(rng, kind, args.p_identical) for _ in range(b)]
         masks = torch.from_numpy(np.stack([e[1] for e in examples]))[:, None].to(device)
     images = to_tensor([e[0] for e in examples]).to(device)

@@ -326,6 +326,28 @@ def test_fill_mix_of_identical_and_one_change_diptychs():
     assert 0 < sum(changed(0.5)) < 40
 
 
+def test_fill_kinds_choose_the_examples_each_step_makes(toy_dir, monkeypatch):
+    from icedit_lib import pretrain_flux, registry
+
+    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    made = []
+    real = pretrain_flux.fill_example
+    monkeypatch.setattr(pretrain_flux, "fill_example", lambda rng, kind, p: made.append(kind) or real(rng, kind, p))
+
+    def kinds(*flags):
+        made.clear()
+        args = pretrain_flux.parse_args(["--stage", "fill", "--batch-size", "2", *flags])
+        for step in range(4):
+            assert torch.isfinite(pretrain_flux.training_loss(pipe, args, step, "cpu"))
+        return made[::2]  # one kind per step, for each of its 2 examples
+
+    assert kinds() == list(pretrain_flux.FILL_KINDS)
+    assert kinds("--fill-kinds", "right") == ["right"] * 4
+    assert kinds("--fill-kinds", "right,rect_panel") == ["right", "rect_panel"] * 2
+    with pytest.raises(SystemExit):
+        pretrain_flux.parse_args(["--stage", "fill", "--fill-kinds", "right,everything"])
+
+
 def test_changed_tokens_mark_only_the_change_on_the_right():
     import random
 
