@@ -1,6 +1,8 @@
 """Can the shipped Fill base memorise a few one-change diptychs? (a diagnostic, session 11)
 
     python results/fill_memorization/memorize.py --pairs 32 --steps 1000 --eval-every 250 --threads 1
+    python results/fill_memorization/memorize.py --pairs 256 --score-pairs 64 --held-out 64 --steps 1000 \
+        --eval-every 500 --threads 2 --out results/fill_memorization/results_256.json
 
 The shipped Fill inpaints held-out descriptive one-change diptychs only 6.2% exactly, and the same on
 training-split pairs. This separates two explanations: if it cannot even fit a fixed handful of pairs
@@ -11,8 +13,9 @@ is learning the general rule from the corpus, i.e. data and steps.
 Continues from `data/models/toy` (the shipped weights, not modified: nothing is exported), trains the
 transformer with the second pretraining phase's loss (`pretrain_flux.training_loss`: changed tokens
 weighted 10, unmasked 0.1, right-half masks only) on batches drawn from the fixed pairs, and scores
-those same pairs (28 steps, the evaluation's seeds and guidance) every `--eval-every` steps.
-Writes `results.json` beside this script.
+those same pairs (28 steps, the evaluation's seeds and guidance) every `--eval-every` steps; with a larger
+pool, the first `--score-pairs` of it. `--held-out N` also scores N held-out pairs (the evaluation split): does
+fitting the pool teach the rule, or is it a lookup? Writes `results.json` beside this script (or `--out`).
 """
 import argparse
 import json
@@ -33,6 +36,8 @@ HERE = Path(__file__).parent
 def parse_args(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--pairs", type=int, default=32)
+    p.add_argument("--score-pairs", type=int, default=0, help="score the first K pairs of the pool (0: all)")
+    p.add_argument("--held-out", type=int, default=0, help="also score this many held-out pairs")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -59,6 +64,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     rng = random.Random(4242)
     pairs = [sw.random_pair(rng, split="train") for _ in range(args.pairs)]
+    scored = pairs[:args.score_pairs or len(pairs)]
+    held_out_rng = random.Random(2025)  # evaluate_fill's seed: the same held-out pairs it scores
+    held_out = [sw.random_pair(held_out_rng, split="eval") for _ in range(args.held_out)]
 
     def pool_example(rng, kind, p_identical=0.5):  # every training example is one of the fixed pairs
         pair = pairs[rng.randrange(len(pairs))]
@@ -73,7 +81,11 @@ def main(argv=None):
     params = list(pipe.transformer.parameters())
     pipe.transformer.requires_grad_(True).train()
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
-    log = [{"step": 0, **score(editor, pairs)}]
+    def evaluation() -> dict:
+        row = score(editor, scored)
+        return row | ({"held_out": score(editor, held_out)} if held_out else {})
+
+    log = [{"step": 0, **evaluation()}]
     print(log[-1], flush=True)
     t0, losses = time.time(), []
     for step in range(1, args.steps + 1):
@@ -87,11 +99,12 @@ def main(argv=None):
         losses.append(loss.item())
         if step % args.eval_every == 0:
             log.append({"step": step, "loss_mean_last": float(np.mean(losses[-args.eval_every:])),
-                        "elapsed_s": round(time.time() - t0), **score(editor, pairs)})
+                        "elapsed_s": round(time.time() - t0), **evaluation()})
             print(log[-1], flush=True)
             atomic_write_text(Path(args.out), json.dumps(
                 {"what": __doc__.split("\n")[0], "command": "python results/fill_memorization/memorize.py "
-                 + " ".join(argv or []), "pairs": args.pairs, "edit_types": sorted({p.edit.kind for p in pairs}),
+                 + " ".join(argv or []), "pairs": args.pairs, "scored_pairs": len(scored),
+                 "held_out_pairs": len(held_out), "edit_types": sorted({p.edit.kind for p in pairs}),
                  "threads": args.threads, "log": log}, indent=2))
 
 
