@@ -48,10 +48,21 @@ def reference_gflops(repeats: int = 200) -> float:
     return 2 * 208 * 128 * 512 / statistics.median(times) / 1e9
 
 
+def cpu_model() -> str:
+    """The processor's marketing name (Linux), else the architecture: records name the machine they ran on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def write_record(out: str, script: str, argv, **fields) -> dict:
     """`fields` plus the machine and the command line, written atomically to `out` as JSON."""
     record = dict(fields,
-                  machine={"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                  machine={"cpu": cpu_model(), "cores": os.cpu_count(),
                            "torch": torch.__version__,
                            "reference_gflops_1_thread": round(reference_gflops(), 2)},
                   command=" ".join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)]))
