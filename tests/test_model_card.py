@@ -1,0 +1,30 @@
+"""The generated model card: numbers and verdicts come from the training and benchmark records."""
+import json
+
+from icedit_lib.model_card import write_card
+
+
+def test_card_reads_records_and_judges_targets(tmp_path):
+    model = tmp_path / "toy"
+    (model / "vae").mkdir(parents=True)
+    (model / "vae" / "training.json").write_text(json.dumps(
+        {"steps": 10, "wall_s": 60, "threads": 2, "evaluation": {"exact_all": 0.999}, "args": {"steps": 10}}))
+    (model / "training_fill.json").write_text(json.dumps(
+        {"step": 5, "wall_s": 120, "threads": 2, "evaluation": {"fill_one_change": 0.5}, "args": {"steps": 10}}))
+    speed = tmp_path / "sampling_speed.json"
+    speed.write_text(json.dumps({
+        "command": "python benchmarks/sampling_speed.py", "what": "an edit",
+        "machine": {"cpu": "Test CPU", "cores": 2, "reference_gflops_1_thread": 50.0},
+        "results": {"eager_threads_2": {"median_s": 0.5}, "compiled_threads_2": {"median_s": 0.4},
+                    "compiled_compilation_s": 9.0}}))
+    card = write_card(model, speed_record=speed).read_text()
+    assert "target (at least 99.5% of reconstructions parse back exactly): met, exact_all = 99.9%" in card
+    assert "## t2i" in card and "**Not trained yet**" in card
+    assert "**in progress: 5 of 10 steps**" in card and "**not met yet** (training in progress)" in card
+    assert "Test CPU" in card and "compiled_threads_2 0.400" in card and "compilation" not in card.split("median")[1]
+    assert "target (under 0.3 s on 2 threads): **not met** on this machine, compiled_threads_2 0.400 s" in card
+
+
+def test_card_without_speed_record(tmp_path):
+    card = write_card(tmp_path, speed_record=tmp_path / "missing.json").read_text()
+    assert "Sampling speed" not in card
