@@ -183,6 +183,12 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
     metrics = json.loads((tmp_path / "probe" / "metrics.json").read_text())
     assert metrics["pooled_from_copy"] and 0 <= metrics["fill_unchanged"] <= 1 and "fill_copy" not in metrics
     assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2  # the change captions only
+    (tmp_path / "probe" / "images" / "0009_move_ok.png").write_bytes(b"a verdict of an earlier, larger run")
+    (tmp_path / "probe" / "images" / "notes.txt").write_text("not an evaluation image")
+    assert main(["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "probe"), "--n", "2",
+                 "--pooled-from-copy"]) == 0  # a rerun leaves only its own verdicts
+    assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2
+    assert (tmp_path / "probe" / "images" / "notes.txt").exists()
     assert main(["eval-pretrained", "--part", "t2i", "--out-dir", str(tmp_path / "steps"), "--n", "1",
                  "--steps", "3"]) == 0
     assert json.loads((tmp_path / "steps" / "metrics.json").read_text())["steps"] == 3
