@@ -36,10 +36,17 @@ PARTS = [
      "0.2 --changed-weight 10 --export-every 2000 --continue-from-export` (phase 2, on the deterministic-posterior "
      "VAE: from the phase-1 export, a fresh optimizer re-warmed over 500 steps, the cosine schedule from step "
      "16000 of 24000; the shipped run made its first 2142 phase-2 steps with `--steps 28000`, a slightly higher "
-     "learning rate, then resumed with `--steps 24000`",
+     "learning rate, then resumed with `--steps 24000`), then `python -m icedit_lib.pretrain_flux --stage fill "
+     "--threads 2 --steps 40000 --stop-at 30000 --lr 1.5e-3 --p-identical 0.2 --changed-weight 1 --fill-kinds "
+     "right --export-every 1000 --continue-from-export` (phase 3, from the phase-2 export at step 24000: a fresh "
+     "optimizer re-warmed over 500 steps, the cosine schedule of 40000 steps from step 24000, stopped at 30000 "
+     "to continue later; the shipped run made steps 24000-25000 with one thread and was resumed at 25000 and "
+     "26000 with different `--stop-at` and `--eval-every`, which do not change the training",
      "inpainting: right-half masks of described diptychs (1/2), random rectangles on diptychs (1/4) and panels "
      "(1/4); loss on masked tokens 1.0, others 0.1; text encoders frozen. Phase 2: 20% identical diptychs "
-     "(phase 1: 50%), and the masked tokens where the right panel differs from the left weighted 10"),
+     "(phase 1: 50%), and the masked tokens where the right panel differs from the left weighted 10. Phase 3: "
+     "every step a right-half-masked diptych (80% one-change), lr 1.5e-3, and no extra weight on the changed "
+     "tokens (see the note)"),
 ]
 
 
@@ -65,8 +72,13 @@ NOTES = {"vae": "The single panels that fail at the last evaluation are all outl
                  "0.02-0.05): one-change 0% at 18000, 1.6% at 20000, 4.7% at 22000, 6.2% at 24000 (add and "
                  "restyle are learned first; move, resize, remove and recolor not yet), copy 88-89%. An earlier, "
                  "longer phase-2 attempt (lost with its checkpoints) reached 9.4% at 10000 phase-2 steps: more "
-                 "steps keep helping. Fine-tuning (toy-lora, toy-moe) turns this base into an instruction "
-                 "follower."}
+                 "steps keep helping. Phase 3 drops the changed-token weight: a loss weight that depends on the "
+                 "target biases the flow-matching optimum (the weighted mean of the possible right panels, pulled "
+                 "towards those that differ), which showed as blobs where a change might be and as objects the "
+                 "change should have kept being redrawn (47% kept). Without it, from the same export: kept "
+                 "objects 47% -> 79%, copy 89% -> 98%, one-change 6.2% -> 12.5% at 30000 steps "
+                 "(results/pretraining_attempts.md, "
+                 "session 13). The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
 
 
 def _fmt(value) -> str:
