@@ -16,7 +16,6 @@ All scenes come from the held-out split, so none was seen in training. Each run 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -206,19 +205,9 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
     return metrics
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Evaluate the miniature's pretraining on held-out scenes.")
-    p.add_argument("--part", choices=PARTS, required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--base", default="toy")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--pooled-from-copy", action="store_true",
-                   help="fill: a probe: the change caption's T5 tokens with the copy caption's pooled CLIP vector")
-    p.add_argument("--steps", type=int, default=28, help="t2i, fill: sampling steps")
-    return p.parse_args(argv)
+if __name__ == "__main__":  # the options live in one place, the CLI's `eval-pretrained`
+    import sys
 
+    from .cli import main
 
-if __name__ == "__main__":
-    a = parse_args()
-    print(json.dumps(run(a.part, a.out_dir, a.n, a.base, a.device, a.pooled_from_copy, a.steps), indent=2))
+    sys.exit(main(["eval-pretrained", *sys.argv[1:]]))
