@@ -24,7 +24,11 @@ Recipe (rectified flow, as FLUX / SD3):
   few of the 64 right-half tokens and the copy all the others, so a model that copies has
   almost no loss left to learn from: `--changed-weight` multiplies the weight of the masked
   tokens where the right panel differs from the left (an addition of this course; FLUX's
-  web data needs no such help).
+  web data needs no such help). Measured, it hurts: a weight that depends on the target
+  moves the flow-matching optimum from the conditional mean towards the outcomes that
+  differ, i.e. towards an average of possible changes (blobs, and redrawn objects that
+  should stay); the shipped third phase trains with 1 (results/pretraining_attempts.md,
+  sessions 12-13).
   Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
   rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
   in-context layout alone, for a phase that practises only the diptych edit.

@@ -12,8 +12,10 @@ One step, as the authors train (their train/ configs, `../shared/paper/NOTES.md`
 4. MSE over all tokens (the authors) or over the right half only (`--loss-region right`),
    plus, for LoRA-MoE, the Switch balancing loss times `--balance-coef`; `--changed-weight`
    (an addition of this course, off by default) weighs up the right-half tokens where the
-   target differs from the source, as the miniature's Fill pretraining does: a small edit
-   covers a few tokens, and a model that already copies learns little from the others;
+   target differs from the source, as the miniature's Fill pretraining once did: a small edit
+   covers a few tokens, and a model that already copies learns little from the others (but a
+   weight that depends on the target biases the optimum towards an average change: see
+   `pretrain_flux`);
 5. Prodigy (lr 1, bias correction, safeguard warm-up, weight decay 0.01), gradient
    clipping 0.5, batch 1 with gradient accumulation 2.
 
