@@ -186,10 +186,9 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
 
     out = Path(out_dir)
     images = out / "images"
-    for stale in images.glob("*_ok.png") if images.is_dir() else []:  # a rerun's verdicts replace the last run's
-        stale.unlink()
-    for stale in images.glob("*_fail.png") if images.is_dir() else []:
-        stale.unlink()
+    for verdict in ("ok", "fail"):  # a rerun's verdicts replace the last run's (glob of a missing dir is empty)
+        for stale in images.glob(f"*_{verdict}.png"):
+            stale.unlink()
     if part == "vae":
         pipe, _ = registry.load_fill_pipeline(base, device=device)
         metrics = evaluate_vae(pipe.vae, n_panels=n, device=pipe.device, image_dir=images)
