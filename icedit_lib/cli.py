@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pooled-from-copy", action="store_true",
                    help="fill: a probe: the change caption's T5 tokens with the copy caption's pooled CLIP vector")
     p.add_argument("--steps", type=_positive_int, default=28, help="t2i, fill: sampling steps")
+    p.add_argument("--paired-with", metavar="DIR",
+                   help="fill: an earlier run's --out-dir on the same pairs (another checkpoint): compare pair by "
+                        "pair (edits only one run gets right, exact sign test)")
     p = sub.add_parser("edit", help="edit one image with an instruction")
     p.add_argument("--image", required=True)
     p.add_argument("--instruction", required=True)
@@ -295,8 +298,9 @@ def cmd_eval(args) -> None:
 def cmd_eval_pretrained(args) -> None:
     from .pretrain_eval import run
 
-    print(json.dumps(run(args.part, args.out_dir, args.n, args.base, args.device, args.pooled_from_copy,
-                     args.steps), indent=2))
+    metrics = run(args.part, args.out_dir, args.n, args.base, args.device, args.pooled_from_copy, args.steps,
+                  args.paired_with)
+    print(json.dumps({k: v for k, v in metrics.items() if k != "pairs"}, indent=2))
 
 
 COMMANDS = {"eval": cmd_eval, "eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,

@@ -74,6 +74,15 @@ def figure(summary: dict, examples: list[dict], title: str):
     return fig
 
 
+def sign_test_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided sign-test p-value of the discordant items (McNemar's exact test): under the
+    null each of the `only_a + only_b` items that only one side gets right is a fair coin."""
+    import math
+
+    k, m = min(only_a, only_b), only_a + only_b
+    return min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m) if m else 1.0
+
+
 def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 10000, seed: int = 0) -> dict:
     """Configuration A against B on the same suite, edit by edit.
 
@@ -82,8 +91,6 @@ def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 1000
     only B, gets right, with the exact two-sided sign-test p-value on those discordant edits
     (McNemar's exact test), and the mean per-edit difference in L1 on kept pixels (A - B,
     negative: A keeps the source better) with a 95% bootstrap interval."""
-    import math
-
     import numpy as np
 
     b_by_id = {r["id"]: r for r in rows_b}
@@ -92,8 +99,7 @@ def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 1000
     pairs = [(r, b_by_id[r["id"]]) for r in rows_a]
     only_a = sum(a["success"] and not b["success"] for a, b in pairs)
     only_b = sum(b["success"] and not a["success"] for a, b in pairs)
-    k, m = min(only_a, only_b), only_a + only_b
-    p_success = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m) if m else 1.0
+    p_success = sign_test_p(only_a, only_b)
     diff = np.array([a["l1_kept"] - b["l1_kept"] for a, b in pairs])
     boot = np.random.default_rng(seed).choice(diff, size=(n_boot, len(diff))).mean(axis=1)
     low, high = np.percentile(boot, [2.5, 97.5])

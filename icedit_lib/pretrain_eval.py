@@ -146,6 +146,7 @@ def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_di
     rng = random.Random(seed)
     copy_ok = change_ok = unchanged = kept = to_keep = 0
     per_type: dict[str, list[int]] = {}
+    verdicts = []  # one per pair, for an edit-by-edit comparison of two runs (`paired_fill`)
     for i in range(n):
         pair = sw.random_pair(rng, split="eval")
         source = sw.render(pair.source)
@@ -167,23 +168,53 @@ def evaluate_fill(pipe, n: int = 64, seed: int = 2025, steps: int = 28, image_di
                 change_ok += ok
                 unchanged += reading == pair.source
                 per_type.setdefault(name, []).append(int(ok))
+                verdicts.append({"id": i, "kind": name, "success": ok, "unchanged": reading == pair.source})
                 left_alone = [o for o in pair.source.objects if o in pair.target.objects]
                 to_keep += len(left_alone)
                 kept += sum(o in parsed.scene.objects for o in left_alone) if parsed.scene else 0
     out = {"fill_one_change": change_ok / n, "fill_unchanged": unchanged / n,
            "fill_kept_objects": kept / max(1, to_keep),
            "fill_one_change_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())},
-           "n": n, "seed": seed, "steps": steps}
+           "n": n, "seed": seed, "steps": steps, "pairs": verdicts}
     return out | ({"pooled_from_copy": True} if pooled_from_copy else {"fill_copy": copy_ok / n})
 
 
+def paired_fill(metrics_a: dict, metrics_b: dict) -> dict:
+    """Two Fill evaluations of the same held-out pairs, pair by pair: the one-change edits only A, or
+    only B, gets right and the exact sign-test p-value on them. Between two checkpoints a few points
+    apart at 64 pairs, this says whether the difference is more than the pairs' luck."""
+    from .evaluation import sign_test_p
+
+    same = ("n", "seed", "steps")
+    if any("pairs" not in m for m in (metrics_a, metrics_b)):
+        raise ValueError("paired_fill: both runs need per-pair verdicts ('pairs'): rerun the older one")
+    if any(metrics_a[k] != metrics_b[k] for k in same):
+        raise ValueError("paired_fill: the runs scored different pairs: " + ", ".join(
+            f"{k} {metrics_a[k]} vs {metrics_b[k]}" for k in same if metrics_a[k] != metrics_b[k]))
+    pairs = list(zip(metrics_a["pairs"], metrics_b["pairs"]))
+    only_a = sum(a["success"] and not b["success"] for a, b in pairs)
+    only_b = sum(b["success"] and not a["success"] for a, b in pairs)
+    return {"n": len(pairs), "success_a": metrics_a["fill_one_change"], "success_b": metrics_b["fill_one_change"],
+            "only_a": only_a, "only_b": only_b, "p_success": sign_test_p(only_a, only_b)}
+
+
 def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto",
-        pooled_from_copy: bool = False, steps: int = 28) -> dict:
+        pooled_from_copy: bool = False, steps: int = 28, paired_with: str | Path | None = None) -> dict:
     """Evaluate one part of a shipped miniature; write metrics.json and the scored images.
     `steps` (sampling steps of the T2I and Fill parts) tells a model that needs a finer ODE
-    solve from one whose prediction itself is wrong: only the first improves with more steps."""
+    solve from one whose prediction itself is wrong: only the first improves with more steps.
+    `paired_with` (fill): the folder of an earlier run on the same pairs (another checkpoint), compared
+    with this one pair by pair (`paired_fill`, this run as A) under the key "paired_with"."""
     from . import registry
 
+    earlier = None
+    if paired_with is not None:  # read before the long evaluation, so a wrong folder fails at once
+        if part != "fill":
+            raise ValueError("--paired-with compares Fill runs only")
+        earlier_path = Path(paired_with) / "metrics.json"
+        if not earlier_path.is_file():
+            raise ValueError(f"--paired-with: no metrics.json in {paired_with}")
+        earlier = json.loads(earlier_path.read_text())
     out = Path(out_dir)
     images = out / "images"
     for verdict in ("ok", "fail"):  # a rerun's verdicts replace the last run's (glob of a missing dir is empty)
@@ -200,6 +231,8 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
         metrics = evaluate_fill(pipe, n=n, steps=steps, image_dir=images, pooled_from_copy=pooled_from_copy)
     else:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    if earlier is not None:
+        metrics["paired_with"] = {"run": str(paired_with), **paired_fill(metrics, earlier)}
     atomic_write_text(out / "metrics.json", json.dumps({"part": part, "base": base, **metrics}, indent=2))
     return metrics
 

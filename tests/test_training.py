@@ -1,5 +1,6 @@
 """Training scripts run for a few steps on the real code path; resume after a kill is exact."""
 import json
+import random
 
 import numpy as np
 import pytest
@@ -171,7 +172,7 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path):
 
 
 def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
-    from icedit_lib.cli import main
+    from icedit_lib.cli import EXIT_BAD_INPUT, main
 
     for part in ("vae", "t2i", "fill"):
         assert main(["eval-pretrained", "--part", part, "--out-dir", str(tmp_path / part), "--n", "2"]) == 0
@@ -189,6 +190,13 @@ def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
                  "--pooled-from-copy"]) == 0  # a rerun leaves only its own verdicts
     assert len(list((tmp_path / "probe" / "images").glob("*.png"))) == 2
     assert (tmp_path / "probe" / "images" / "notes.txt").exists()
+    assert main(["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "again"), "--n", "2",
+                 "--paired-with", str(tmp_path / "fill")]) == 0  # the same pairs, pair by pair
+    paired = json.loads((tmp_path / "again" / "metrics.json").read_text())["paired_with"]
+    assert paired["n"] == 2 and paired["only_a"] == paired["only_b"] == 0 and paired["p_success"] == 1.0
+    assert main(["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "again"), "--n", "2",
+                 "--paired-with", str(tmp_path / "nowhere")]) == EXIT_BAD_INPUT
+    assert "no metrics.json" in capsys.readouterr().err
     assert main(["eval-pretrained", "--part", "t2i", "--out-dir", str(tmp_path / "steps"), "--n", "1",
                  "--steps", "3"]) == 0
     assert json.loads((tmp_path / "steps" / "metrics.json").read_text())["steps"] == 3
@@ -215,6 +223,40 @@ def test_fill_evaluation_counts_the_objects_a_change_leaves_alone(monkeypatch, b
         assert m["fill_one_change"] == 0.0 and m["fill_unchanged"] == 1.0
     else:
         assert m["fill_kept_objects"] == 0.0 and m["fill_copy"] == 0.0
+    assert [v["id"] for v in m["pairs"]] == list(range(12))
+    assert all(v["unchanged"] == (behaviour == "copies") and not v["success"] for v in m["pairs"])
+
+
+def test_paired_fill_counts_the_pairs_only_one_run_edits(monkeypatch, tmp_path):
+    """Run A succeeds exactly where its editor returns the target; B never does: the comparison counts
+    A's successes as discordant, and refuses runs of different pairs or without verdicts."""
+    from icedit_lib import pretrain_eval
+    from icedit_lib import shapesworld as sw
+    from icedit_lib.editor import EditResult, ICEditor
+
+    rng = random.Random(2025)  # evaluate_fill's pairs: its default seed, pair i edited with seed i
+    pairs = [sw.random_pair(rng, split="eval") for _ in range(10)]
+
+    def target_on_even_pairs(self, image, instruction, seed=0, **kw):
+        pair = pairs[seed]
+        change = instruction != sw.diptych_caption(pair.source, None)
+        out = sw.render(pair.target) if change and seed % 2 == 0 else image
+        return EditResult(image=out, diptych=out, seed=seed, prompt=instruction)
+
+    monkeypatch.setattr(ICEditor, "__init__", lambda self, pipe, **kw: None)
+    monkeypatch.setattr(ICEditor, "edit", target_on_even_pairs)
+    a = pretrain_eval.evaluate_fill(pipe=None, n=10)
+    monkeypatch.setattr(ICEditor, "edit", lambda self, image, instruction, seed=0, **kw:
+                        EditResult(image=image, diptych=image, seed=seed, prompt=instruction))
+    b = pretrain_eval.evaluate_fill(pipe=None, n=10)
+    assert a["fill_one_change"] == 0.5 and b["fill_one_change"] == 0.0
+    paired = pretrain_eval.paired_fill(a, b)
+    assert (paired["only_a"], paired["only_b"], paired["n"]) == (5, 0, 10)
+    assert paired["p_success"] == pytest.approx(2 / 2 ** 5)
+    with pytest.raises(ValueError, match="different pairs"):
+        pretrain_eval.paired_fill(a, b | {"n": 12})
+    with pytest.raises(ValueError, match="per-pair verdicts"):
+        pretrain_eval.paired_fill(a, {k: v for k, v in b.items() if k != "pairs"})
 
 
 def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_dir):
