@@ -437,3 +437,27 @@ def test_added_single_layers_start_as_the_identity():
     loss = deeper(**kw)[0].pow(2).mean()
     loss.backward()  # the gates are shut but not stuck: they get gradients
     assert deeper.single_transformer_blocks[-1].norm.linear.weight.grad.abs().sum() > 0
+
+
+def test_atomic_writes_leave_readable_results_and_keep_the_old_on_failure(tmp_path):
+    """Model folders and records written atomically read like ordinary saved files (mkdtemp and
+    mkstemp make them private), and a failed write leaves what was there."""
+    import os
+
+    from icedit_lib.checkpoints import atomic_dir, atomic_write_text
+
+    old_mask = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "model") as tmp:
+            (tmp / "weights.txt").write_text("new")
+        atomic_write_text(tmp_path / "record.json", "{}")
+    finally:
+        os.umask(old_mask)
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "model") as tmp:
+            (tmp / "weights.txt").write_text("half")
+            raise RuntimeError("killed")
+    assert (tmp_path / "model" / "weights.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "record.json"]
