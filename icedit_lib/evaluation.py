@@ -74,13 +74,15 @@ def figure(summary: dict, examples: list[dict], title: str):
     return fig
 
 
-def sign_test_p(only_a: int, only_b: int) -> float:
-    """Exact two-sided sign-test p-value of the discordant items (McNemar's exact test): under the
-    null each of the `only_a + only_b` items that only one side gets right is a fair coin."""
+def discordant_sign_test(successes: list[tuple[bool, bool]]) -> tuple[int, int, float]:
+    """(only A right, only B right, exact two-sided sign-test p-value) over paired (A, B) verdicts
+    (McNemar's exact test): under the null each item only one side gets right is a fair coin."""
     import math
 
+    only_a = sum(a and not b for a, b in successes)
+    only_b = sum(b and not a for a, b in successes)
     k, m = min(only_a, only_b), only_a + only_b
-    return min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m) if m else 1.0
+    return only_a, only_b, min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m) if m else 1.0
 
 
 def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 10000, seed: int = 0) -> dict:
@@ -97,9 +99,7 @@ def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 1000
     if {r["id"] for r in rows_a} != set(b_by_id):
         raise ValueError("paired_comparison: the two runs did not score the same suite rows")
     pairs = [(r, b_by_id[r["id"]]) for r in rows_a]
-    only_a = sum(a["success"] and not b["success"] for a, b in pairs)
-    only_b = sum(b["success"] and not a["success"] for a, b in pairs)
-    p_success = sign_test_p(only_a, only_b)
+    only_a, only_b, p_success = discordant_sign_test([(a["success"], b["success"]) for a, b in pairs])
     diff = np.array([a["l1_kept"] - b["l1_kept"] for a, b in pairs])
     boot = np.random.default_rng(seed).choice(diff, size=(n_boot, len(diff))).mean(axis=1)
     low, high = np.percentile(boot, [2.5, 97.5])

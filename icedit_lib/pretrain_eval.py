@@ -183,7 +183,7 @@ def paired_fill(metrics_a: dict, metrics_b: dict) -> dict:
     """Two Fill evaluations of the same held-out pairs, pair by pair: the one-change edits only A, or
     only B, gets right and the exact sign-test p-value on them. Between two checkpoints a few points
     apart at 64 pairs, this says whether the difference is more than the pairs' luck."""
-    from .evaluation import sign_test_p
+    from .evaluation import discordant_sign_test
 
     same = ("n", "seed", "steps")
     if any("pairs" not in m for m in (metrics_a, metrics_b)):
@@ -191,11 +191,10 @@ def paired_fill(metrics_a: dict, metrics_b: dict) -> dict:
     if any(metrics_a[k] != metrics_b[k] for k in same):
         raise ValueError("paired_fill: the runs scored different pairs: " + ", ".join(
             f"{k} {metrics_a[k]} vs {metrics_b[k]}" for k in same if metrics_a[k] != metrics_b[k]))
-    pairs = list(zip(metrics_a["pairs"], metrics_b["pairs"]))
-    only_a = sum(a["success"] and not b["success"] for a, b in pairs)
-    only_b = sum(b["success"] and not a["success"] for a, b in pairs)
-    return {"n": len(pairs), "success_a": metrics_a["fill_one_change"], "success_b": metrics_b["fill_one_change"],
-            "only_a": only_a, "only_b": only_b, "p_success": sign_test_p(only_a, only_b)}
+    only_a, only_b, p = discordant_sign_test([(a["success"], b["success"])
+                                              for a, b in zip(metrics_a["pairs"], metrics_b["pairs"])])
+    return {"n": len(metrics_a["pairs"]), "success_a": metrics_a["fill_one_change"],
+            "success_b": metrics_b["fill_one_change"], "only_a": only_a, "only_b": only_b, "p_success": p}
 
 
 def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto",
