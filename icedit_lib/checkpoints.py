@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,10 +21,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _sibling_name(path: Path, suffix: str = "") -> Path:
+    """A fresh hidden name beside `path` for a temporary file or folder."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
 
 
 @contextmanager
@@ -34,9 +33,9 @@ def atomic_path(path: str | Path):
     On failure the temporary file is removed and `path` is left untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result should read like any saved file
+    tmp = _sibling_name(path, path.suffix or ".tmp")
+    # created like any saved file (0o666 less the umask), unlike mkstemp's private 0o600
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -52,8 +51,8 @@ def atomic_dir(path: str | Path):
     A kill leaves the old folder (or, in the instant between two renames, `path.old`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a shipped model folder must be readable by others
+    tmp = _sibling_name(path)
+    tmp.mkdir(0o777)  # less the umask, unlike mkdtemp's private 0o700: a shipped model folder is read by others
     try:
         yield tmp
     except BaseException:
