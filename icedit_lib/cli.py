@@ -39,13 +39,16 @@ FRAMEWORK_GUIDANCE = {"inpaint": 50.0, "inversion": 3.5}  # the authors' Fill se
 
 
 def _add_edit_options(p: argparse.ArgumentParser) -> None:
+    from .registry import DEFAULT_ADAPTERS  # the help names the defaults the registry really uses
+
     p.add_argument("--framework", choices=tuple(FRAMEWORK_GUIDANCE), default="inpaint",
                    help="inpaint: Fill model, right half masked (paper's choice); inversion: T2I model, "
                         "source inverted and its attention K/V injected (paper 3.1)")
     p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id "
                                                  "(inversion: toy means toy-t2i; use flux-dev at full scale)")
     p.add_argument("--adapter", default="default",
-                   help="default (toy base: the better shipped adapter, toy-moe, when present; otherwise none) | "
+                   help=f"default (the base's better shipped adapter when present, otherwise none; "
+                        f"{', '.join(f'{b}: {a}' for b, a in DEFAULT_ADAPTERS.items())}) | "
                         "none (training-free) | a registry name | a local folder or file")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic",
                    help="ic: the in-context diptych prompt (paper); direct: the bare instruction")
