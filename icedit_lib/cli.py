@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="edit and score a ShapesWorld suite (success, L1, L1 kept; per edit type)")
     p.add_argument("--suite", required=True)
     p.add_argument("--out-dir", required=True)
+    p.add_argument("--paired-with", metavar="DIR",
+                   help="an earlier eval's --out-dir on the same suite (another adapter, base or setting): compare "
+                        "edit by edit (edits only one run gets right with an exact sign test; kept-pixel L1)")
     _add_edit_options(p)
     p = sub.add_parser("eval-pretrained", help="score the miniature's VAE / T2I / Fill on held-out scenes")
     p.add_argument("--part", choices=("vae", "t2i", "fill"), required=True)
@@ -286,9 +289,18 @@ def cmd_edit_batch(args) -> None:
 
 
 def cmd_eval(args) -> None:
-    from .evaluation import evaluate_suite, scoring_rows
+    from .checkpoints import atomic_write_text
+    from .evaluation import evaluate_suite, paired_comparison, scoring_rows
 
-    scoring_rows(load_suite(args.suite))  # a suite that cannot be scored fails before the model loads
+    rows = scoring_rows(load_suite(args.suite))  # a suite that cannot be scored fails before the model loads
+    earlier = None
+    if args.paired_with is not None:  # read before the long evaluation, so a wrong folder fails at once
+        earlier_path = Path(args.paired_with) / "results.json"
+        if not earlier_path.is_file():
+            raise SuiteError(f"--paired-with: no results.json in {args.paired_with}")
+        earlier = json.loads(earlier_path.read_text())["rows"]
+        if {r["id"] for r in earlier} != {r["id"] for r in rows}:
+            raise SuiteError(f"--paired-with: {args.paired_with} scored other rows than {args.suite}")
     editor = _editor(args)
     result = evaluate_suite(editor, args.suite, args.out_dir, seed=args.seed, steps=args.steps,
                             guidance=args.guidance, prompt_mode=args.prompt,
@@ -296,6 +308,14 @@ def cmd_eval(args) -> None:
     overall = result["summary"]["overall"]
     print(f"success {overall['success']:.1%}  L1 {overall['l1']:.4f}  L1 kept {overall['l1_kept']:.4f}  "
           f"({overall['n']} edits) -> {args.out_dir}")
+    if earlier is not None:
+        c = paired_comparison(result["rows"], earlier)
+        atomic_write_text(Path(args.out_dir) / "paired.json",
+                          json.dumps({"run": str(args.paired_with), **c}, indent=2))
+        low, high = c["l1_kept_diff_ci95"]
+        print(f"against {args.paired_with}: {c['success_a']:.1%} vs {c['success_b']:.1%}; only this run right "
+              f"{c['only_a']}, only the other {c['only_b']} (exact sign test p = {c['p_success']:.2g}); "
+              f"L1 kept this - other {c['l1_kept_diff']:+.4f} [95% CI {low:+.4f}, {high:+.4f}]")
 
 
 def cmd_eval_pretrained(args) -> None:

@@ -160,6 +160,20 @@ def test_eval_scores_a_suite(toy_env, tmp_path, capsys):
     assert (tmp_path / "ev" / "table.md").read_text().count("|") > 10
     assert (tmp_path / "ev" / "figure.png").stat().st_size > 0
     assert len(list((tmp_path / "ev" / "images").glob("*.png"))) == 4
+    # the same suite with another setting, compared edit by edit with the first run
+    code, err = run(capsys, "eval", "--suite", suite, "--out-dir", tmp_path / "ev_direct", "--steps", 1,
+                    "--prompt", "direct", "--paired-with", tmp_path / "ev")
+    assert code == 0, err
+    paired = json.loads((tmp_path / "ev_direct" / "paired.json").read_text())
+    direct = json.loads((tmp_path / "ev_direct" / "results.json").read_text())["rows"]
+    only_direct = sum(d["success"] and not e["success"] for d, e in zip(direct, result["rows"]))
+    assert paired["n"] == 4 and paired["only_a"] == only_direct and 0 <= paired["p_success"] <= 1
+    # a folder without results, or one that scored another suite, fails before any editing
+    code, err = run(capsys, "eval", "--suite", suite, "--out-dir", tmp_path / "ev3", "--paired-with", tmp_path)
+    assert code == 2 and "no results.json" in err
+    other = make_suite(tmp_path / "other", n=3, seed=3)
+    code, err = run(capsys, "eval", "--suite", other, "--out-dir", tmp_path / "ev3", "--paired-with", tmp_path / "ev")
+    assert code == 2 and "other rows" in err and not (tmp_path / "ev3").exists()
     # a plain edit suite (no scenes) cannot be scored: one clear line
     (tmp_path / "plain.jsonl").write_text('{"id": "a", "image": "suite/images/0000_add.png", "instruction": "x"}\n')
     code, err = run(capsys, "eval", "--suite", tmp_path / "plain.jsonl", "--out-dir", tmp_path / "ev2")
