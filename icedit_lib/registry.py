@@ -289,9 +289,10 @@ def adapter_file(adapter: str, download: bool | None = None) -> tuple[Entry, Pat
     return entry, files[0]
 
 
-def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name: str) -> None:
+def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name: str,
+                       text_encoder: torch.nn.Module | None = None) -> None:
     """Refuse an adapter made for another base: every LoRA matrix must name a Linear of the
-    transformer with matching in/out features."""
+    transformer (or, for `text_encoder.` keys, of the CLIP encoder) with matching in/out features."""
     from safetensors import safe_open
 
     try:
@@ -300,12 +301,17 @@ def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name:
     except Exception as e:
         raise AdapterError(f"cannot read adapter {weights}: {e}") from None
     modules = dict(transformer.named_modules())
+    encoder_modules = dict(text_encoder.named_modules()) if text_encoder is not None else {}
     for key, shape in shapes.items():
         for part, dim in ((".lora_A.", 1), (".lora_B.", 0), (".lora_route.", 1)):
             if part not in key:
                 continue
-            module_name = key.split(part)[0].removeprefix("transformer.")
-            module = modules.get(module_name)
+            module_name = key.split(part)[0]
+            if module_name.startswith("text_encoder."):  # an adapted CLIP encoder (train --text-encoder-rank)
+                module = encoder_modules.get(module_name.removeprefix("text_encoder."))
+            else:
+                module_name = module_name.removeprefix("transformer.")
+                module = modules.get(module_name)
             module = getattr(module, "base", module)  # a LoRA-MoE layer already in place wraps the Linear
             if module is None:
                 raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: it targets "
@@ -335,7 +341,7 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
     30% to an edit: benchmarks/adapter_fusion.py), but the scale can no longer change. A LoRA-MoE is never fused: its router
     picks an expert per token."""
     entry, weights = adapter_file(adapter, download)
-    check_adapter_fits(pipe.transformer, weights, adapter, base_name)
+    check_adapter_fits(pipe.transformer, weights, adapter, base_name, getattr(pipe, "text_encoder", None))
     name = entry.name.replace(".", "_").replace("-", "_")
     if is_lora_moe(weights):
         from .lora_moe import load_lora_moe
@@ -344,10 +350,21 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
         return name
     pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
     pipe.set_adapters([name], adapter_weights=[scale])
-    if fuse:
+    t5_adapter = weights.parent / T5_ADAPTER_FOLDER
+    if t5_adapter.is_dir():  # an adapted T5 (train --text-encoder-rank): transformers' own adapter format
+        from diffusers.utils import scale_lora_layers
+
+        pipe.text_encoder_2.load_adapter(str(t5_adapter), adapter_name=name)
+        scale_lora_layers(pipe.text_encoder_2, scale)
+    if fuse:  # the T5 adapter, run once per edit, stays unfused
         pipe.fuse_lora(adapter_names=[name], lora_scale=1.0)  # the scale was set by set_adapters
         pipe.unload_lora_weights()
     return name
+
+
+# Beside a LoRA's weights, the folder of its T5 encoder's adapter when it has one (diffusers'
+# Flux LoRA format carries the transformer and CLIP only).
+T5_ADAPTER_FOLDER = "text_encoder_2"
 
 
 # --------------------------------------------------------------------------- judges

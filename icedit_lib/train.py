@@ -24,6 +24,11 @@ peft; LoRA-MoE replaces the `--moe-placement` modules with routed experts
 (`lora_moe.py`) and keeps plain LoRA on the other targets. Checkpoints hold the trainable
 parameters and the optimizer state (safetensors) and resume exactly after a kill;
 validation edits are written every `--validate-every` steps.
+
+`--text-encoder-rank R` (not in the paper, which keeps FLUX's encoders frozen) also puts LoRA
+on the CLIP and T5 encoders' attention: the miniature's encoders never read an imperative
+sentence (see `add_text_encoder_lora`). CLIP's adapter is saved in the stock Flux LoRA file,
+T5's beside it in transformers' adapter format (`registry.load_adapter` loads both).
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import argparse
 import json
 import random
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -64,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument("--targets", default="authors", help="'authors' or a regex of module names for plain LoRA")
     p.add_argument("--num-experts", type=int, default=4)
     p.add_argument("--top-k", type=int, default=1)
+    p.add_argument("--text-encoder-rank", type=int, default=0,
+                   help="also adapt the CLIP and T5 encoders' attention with LoRA of this rank (0: frozen, as the "
+                        "paper); plain LoRA only, one process")
     p.add_argument("--moe-placement", choices=("paper", "authors"), default="paper")
     p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
     p.add_argument("--balance-coef", type=float, default=0.01)
@@ -89,6 +98,8 @@ def parse_args(argv=None):
                    help="after training, evaluate on this many held-out edits (the fine-tuning experiment's suite) "
                         "and put the numbers in training.json and the model card")
     args = p.parse_args(argv)
+    if args.text_encoder_rank and args.adapter != "lora":
+        p.error("--text-encoder-rank goes with --adapter lora")
     args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
     return args
 
@@ -118,8 +129,24 @@ def add_adapter(transformer, args) -> list[str]:
     return moe_names
 
 
-def trainable_parameters(transformer) -> int:
-    return sum(p.numel() for p in transformer.parameters() if p.requires_grad)
+# The text encoders' attention projections (CLIP, T5), for `--text-encoder-rank`.
+TEXT_ENCODER_TARGETS = {"text_encoder": ["q_proj", "k_proj", "v_proj", "out_proj"],
+                        "text_encoder_2": ["q", "k", "v", "o"]}
+
+
+def add_text_encoder_lora(pipe, rank: int) -> dict[str, torch.nn.Module]:
+    """LoRA on both text encoders' attention (peft through transformers' adapter API).
+
+    Not in the paper, which keeps FLUX's encoders frozen: a real T5 read imperative sentences
+    in its own pretraining, the miniature's encoders learned words from descriptive captions
+    only, so "make", "remove", "turn ... into" keep their random embeddings. Adapting the
+    encoders lets fine-tuning teach them the instruction's wording."""
+    from peft import LoraConfig
+
+    for name, targets in TEXT_ENCODER_TARGETS.items():
+        getattr(pipe, name).add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                                   target_modules=targets))
+    return {name: getattr(pipe, name) for name in TEXT_ENCODER_TARGETS}
 
 
 # --------------------------------------------------------------------------- one micro-batch
@@ -144,6 +171,9 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
     mask[..., width // 2:] = 1.0
     prompts = [" " if rng.random() < args.prompt_dropout else make_prompt(p["instruction"], args.prompt)
                for p in pairs]
+    with torch.set_grad_enabled(bool(args.text_encoder_rank)):  # adapted encoders learn
+        embeds, pooled, text_ids = pipe.encode_prompt(prompts, None, device=device,
+                                                      max_sequence_length=max_sequence_length)
     with torch.no_grad():
         post = pipe.vae.encode(images).latent_dist
         x0 = (post.sample(gen) - pipe.vae.config.shift_factor) * pipe.vae.config.scaling_factor
@@ -151,8 +181,6 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
         x0 = pipe._pack_latents(x0, b, c, lh, lw)
         mask_packed, masked_latents = pipe.prepare_mask_latents(mask, images * (1 - mask), b, c, 1, height, width,
                                                                 images.dtype, device, gen)
-        embeds, pooled, text_ids = pipe.encode_prompt(prompts, None, device=device,
-                                                      max_sequence_length=max_sequence_length)
     noise = torch.randn(x0.shape, generator=gen).to(device, x0.dtype)
     t = torch.sigmoid(torch.randn(b, generator=gen)).to(device, x0.dtype)
     xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * noise
@@ -185,14 +213,21 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
 
     lora_state = get_peft_model_state_dict(transformer) if getattr(transformer, "peft_config", None) else {}
     with atomic_dir(out_dir / "adapter") as tmp:
-        if args.adapter == "lora":
+        if args.adapter == "lora" and args.text_encoder_rank:
+            # CLIP's adapter in the stock Flux LoRA file; T5's in transformers' adapter format beside it
+            FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state,
+                                               text_encoder_lora_layers=get_peft_model_state_dict(pipe.text_encoder))
+            pipe.text_encoder_2.save_pretrained(tmp / registry.T5_ADAPTER_FOLDER)
+        elif args.adapter == "lora":
             FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state)
         else:
             save_lora_moe(tmp / "lora_moe.safetensors", transformer,
                           {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=args.base)
-    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors"):
+    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", registry.T5_ADAPTER_FOLDER):
+        target = out_dir / name
         if (out_dir / "adapter" / name).exists():
-            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
             (out_dir / "adapter" / name).replace(target)
     (out_dir / "adapter").rmdir()
     atomic_write_text(out_dir / "icedit.json", json.dumps({"base": args.base, "adapter": args.adapter,
@@ -277,10 +312,13 @@ def main(argv=None) -> dict:
     transformer = pipe.transformer
     torch.manual_seed(args.seed)  # the adapter's initialisation
     moe_names = add_adapter(transformer, args)
+    encoders = add_text_encoder_lora(pipe, args.text_encoder_rank) if args.text_encoder_rank else {}
+    if encoders and accelerator.num_processes > 1:
+        raise ValueError("--text-encoder-rank runs in one process (the encoders are not wrapped for DDP)")
     if args.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     transformer.train()
-    params = [p for p in transformer.parameters() if p.requires_grad]
+    params = [p for m in (transformer, *encoders.values()) for p in m.parameters() if p.requires_grad]
     if args.optimizer == "prodigy":
         from prodigyopt import Prodigy
 
@@ -294,13 +332,16 @@ def main(argv=None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     step, elapsed = 0, 0.0
     unwrapped = accelerator.unwrap_model(model)
+    # what the state holds: the transformer's adapter, and the encoders' when they are adapted
+    trained = torch.nn.ModuleDict({"transformer": unwrapped, **encoders}) if encoders else unwrapped
     if state_path.exists():
-        meta = load_training_state(state_path, unwrapped, opt.optimizer if hasattr(opt, "optimizer") else opt)
+        meta = load_training_state(state_path, trained, opt.optimizer if hasattr(opt, "optimizer") else opt)
         step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
         accelerator.print(f"resumed from {state_path} at step {step}")
     get_pair = pair_source(args.data, args.seed)
     rank, world = accelerator.process_index, accelerator.num_processes
-    record = {"base": args.base, "adapter": args.adapter, "trainable_parameters": trainable_parameters(unwrapped),
+    record = {"base": args.base, "adapter": args.adapter,
+              "trainable_parameters": sum(p.numel() for p in params),
               "moe_modules": moe_names, "panel_width": entry.panel_width, "args": vars(args)}
     t0 = time.time() - elapsed
     last_ckpt = time.time()
@@ -330,7 +371,7 @@ def main(argv=None) -> dict:
                 acc = validate(pipe, unwrapped, args, step, out_dir, entry.panel_width, entry.max_sequence_length)
                 bar.write(f"step {step}: validation success {acc:.0%}")
             if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.max_steps:
-                save_training_state(state_path, unwrapped, opt.optimizer if hasattr(opt, "optimizer") else opt, step,
+                save_training_state(state_path, trained, opt.optimizer if hasattr(opt, "optimizer") else opt, step,
                                     {"elapsed_s": time.time() - t0}, trainable_only=True)
                 last_ckpt = time.time()
     bar.close()
