@@ -357,7 +357,8 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
         pipe.text_encoder_2.load_adapter(str(t5_adapter), adapter_name=name)
         scale_lora_layers(pipe.text_encoder_2, scale)
     if fuse:  # the T5 adapter, run once per edit, stays unfused
-        pipe.fuse_lora(adapter_names=[name], lora_scale=1.0)  # the scale was set by set_adapters
+        # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
+        pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
         pipe.unload_lora_weights()
     return name
 

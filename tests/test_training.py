@@ -329,9 +329,13 @@ def test_finetune_with_text_encoder_adapters(toy_env, tmp_path):
     prompt = ["A diptych ... but make the red circle blue"]
     kw = dict(device="cpu", max_sequence_length=T5_MAX_LENGTH)
     loaded = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu").pipe
+    fused = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu", fuse_adapter=True).pipe
     bare = ICEditor.from_registry("toy", adapter="none", device="cpu").pipe
-    for adapted, base in zip(loaded.encode_prompt(prompt, None, **kw)[:2], bare.encode_prompt(prompt, None, **kw)[:2]):
-        assert not torch.allclose(adapted, base, atol=1e-6)  # both encoders' adapters are applied
+    encoded = loaded.encode_prompt(prompt, None, **kw)[:2]
+    for adapted, merged, base in zip(encoded, fused.encode_prompt(prompt, None, **kw)[:2],
+                                     bare.encode_prompt(prompt, None, **kw)[:2]):
+        assert not torch.allclose(adapted, base, atol=1e-6)  # both encoders' adapters are applied...
+        torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-5)  # ...and survive fusing
     # the loaded T5 adapter is the trained one, tensor for tensor
     trained = {k.removeprefix("model.text_encoder_2."): v for k, v in state.items()
                if k.startswith("model.text_encoder_2.")}
