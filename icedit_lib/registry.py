@@ -343,29 +343,31 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
     entry, weights = adapter_file(adapter, download)
     check_adapter_fits(pipe.transformer, weights, adapter, base_name, getattr(pipe, "text_encoder", None))
     name = entry.name.replace(".", "_").replace("-", "_")
-    if is_lora_moe(weights):
+    moe = is_lora_moe(weights)
+    if moe:
         from .lora_moe import load_lora_moe
 
         load_lora_moe(pipe, weights, adapter_name=name)
-        return name
-    pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
-    pipe.set_adapters([name], adapter_weights=[scale])
-    t5_adapter = weights.parent / T5_ADAPTER_FOLDER
-    if t5_adapter.is_dir():  # an adapted T5 (train --text-encoder-rank): transformers' own adapter format
-        from diffusers.utils import scale_lora_layers
+    else:
+        pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
+        pipe.set_adapters([name], adapter_weights=[scale])
+    for folder in TEXT_ENCODER_ADAPTER_FOLDERS:  # adapted encoders (train --text-encoder-rank)
+        if (weights.parent / folder).is_dir():
+            from diffusers.utils import scale_lora_layers
 
-        pipe.text_encoder_2.load_adapter(str(t5_adapter), adapter_name=name)
-        scale_lora_layers(pipe.text_encoder_2, scale)
-    if fuse:  # the T5 adapter, run once per edit, stays unfused
+            getattr(pipe, folder).load_adapter(str(weights.parent / folder), adapter_name=name)
+            scale_lora_layers(getattr(pipe, folder), scale)
+    if fuse and not moe:  # an encoder adapter from a folder, run once per edit, stays unfused
         # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
         pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
         pipe.unload_lora_weights()
     return name
 
 
-# Beside a LoRA's weights, the folder of its T5 encoder's adapter when it has one (diffusers'
-# Flux LoRA format carries the transformer and CLIP only).
-T5_ADAPTER_FOLDER = "text_encoder_2"
+# Beside an adapter's weights, the folders of its text encoders' adapters, in transformers' adapter
+# format: T5 always (diffusers' Flux LoRA format carries the transformer and CLIP only), CLIP for a
+# LoRA-MoE (a plain LoRA keeps CLIP's in the stock file).
+TEXT_ENCODER_ADAPTER_FOLDERS = ("text_encoder", "text_encoder_2")
 
 
 # --------------------------------------------------------------------------- judges

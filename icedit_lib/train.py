@@ -27,8 +27,9 @@ validation edits are written every `--validate-every` steps.
 
 `--text-encoder-rank R` (not in the paper, which keeps FLUX's encoders frozen) also puts LoRA
 on the CLIP and T5 encoders' attention: the miniature's encoders never read an imperative
-sentence (see `add_text_encoder_lora`). CLIP's adapter is saved in the stock Flux LoRA file,
-T5's beside it in transformers' adapter format (`registry.load_adapter` loads both).
+sentence (see `add_text_encoder_lora`). A LoRA keeps CLIP's adapter in the stock Flux LoRA
+file; the other encoder adapters are saved beside the weights in transformers' adapter format
+(`registry.load_adapter` loads them all).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def parse_args(argv=None):
     p.add_argument("--top-k", type=int, default=1)
     p.add_argument("--text-encoder-rank", type=int, default=0,
                    help="also adapt the CLIP and T5 encoders' attention with LoRA of this rank (0: frozen, as the "
-                        "paper); plain LoRA only, one process")
+                        "paper); one process")
     p.add_argument("--moe-placement", choices=("paper", "authors"), default="paper")
     p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
     p.add_argument("--balance-coef", type=float, default=0.01)
@@ -98,8 +99,6 @@ def parse_args(argv=None):
                    help="after training, evaluate on this many held-out edits (the fine-tuning experiment's suite) "
                         "and put the numbers in training.json and the model card")
     args = p.parse_args(argv)
-    if args.text_encoder_rank and args.adapter != "lora":
-        p.error("--text-encoder-rank goes with --adapter lora")
     args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
     return args
 
@@ -213,17 +212,19 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
 
     lora_state = get_peft_model_state_dict(transformer) if getattr(transformer, "peft_config", None) else {}
     with atomic_dir(out_dir / "adapter") as tmp:
-        if args.adapter == "lora" and args.text_encoder_rank:
-            # CLIP's adapter in the stock Flux LoRA file; T5's in transformers' adapter format beside it
-            FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state,
-                                               text_encoder_lora_layers=get_peft_model_state_dict(pipe.text_encoder))
-            pipe.text_encoder_2.save_pretrained(tmp / registry.T5_ADAPTER_FOLDER)
-        elif args.adapter == "lora":
-            FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state)
+        # adapted encoders: CLIP's in the stock Flux LoRA file when there is one, the rest in transformers'
+        # adapter format beside it (registry.TEXT_ENCODER_ADAPTER_FOLDERS)
+        encoders = list(TEXT_ENCODER_TARGETS) if args.text_encoder_rank else []
+        if args.adapter == "lora":
+            clip = get_peft_model_state_dict(pipe.text_encoder) if encoders else None
+            FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state, text_encoder_lora_layers=clip)
+            encoders = [n for n in encoders if n != "text_encoder"]
         else:
             save_lora_moe(tmp / "lora_moe.safetensors", transformer,
                           {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=args.base)
-    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", registry.T5_ADAPTER_FOLDER):
+        for name in encoders:
+            getattr(pipe, name).save_pretrained(tmp / name)
+    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", *registry.TEXT_ENCODER_ADAPTER_FOLDERS):
         target = out_dir / name
         if (out_dir / "adapter" / name).exists():
             if target.is_dir():
