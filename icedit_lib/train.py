@@ -244,6 +244,8 @@ def write_card(out_dir: Path, record: dict) -> Path:
     kind = (f"LoRA-MoE: {a['num_experts']} experts of rank {a['rank']} (top-{a['top_k']}, {a['router']} router, "
             f"placement {a['moe_placement']}) + LoRA rank {a['rank']} on the other targets"
             if record["adapter"] == "moe" else f"LoRA rank {a['rank']}, alpha {a['alpha']}")
+    if a.get("text_encoder_rank"):
+        kind += f"; CLIP and T5 attention LoRA rank {a['text_encoder_rank']}"
     lines = [f"# {out_dir.name}: {kind}", "", f"Fine-tuned over `{record['base']}` on {a['data']} editing pairs "
              "(training templates, training-split scenes) as in-context diptychs.", "",
              f"- command: `{record.get('command', '')}`",
@@ -253,6 +255,9 @@ def write_card(out_dir: Path, record: dict) -> Path:
              f"clip {a['max_grad_norm']}, prompt `{a['prompt']}` with dropout {a['prompt_dropout']}, loss on "
              f"{a['loss_region']} tokens" + (f", changed tokens weighted {a['changed_weight']}"
                                              if a.get("changed_weight", 1.0) != 1.0 else ""),
+             *([f"- text encoders adapted too (LoRA rank {a['text_encoder_rank']} on their attention), which the "
+                "paper does not do: the miniature's encoders never read an imperative sentence in pretraining"]
+               if a.get("text_encoder_rank") else []),
              f"- steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
     ev = record.get("evaluation")
     if ev:
