@@ -46,8 +46,8 @@ toy-judge: stale-states
 	$(ONE_THREAD) icedit_lib.train_judge --base toy --adapter none --output-dir data/models/toy_judge --threads 1
 
 toy-adapters: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 4000 --eval-n 64 --threads 1
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 4000 --eval-n 64 --threads 1
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 4000 --eval-n 64 --threads 1
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 4000 --eval-n 64 --threads 1
 
 table-training-free: stale-states
 	$(ONE_THREAD) icedit_lib.experiments training-free --out-dir results/training_free

@@ -314,17 +314,21 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
 
 
 # name -> (train.py arguments or a shipped adapter's registry name, prompt mode at inference)
+# The shipped adapters' recipe adapts the miniature's text encoders too (`train --text-encoder-rank`,
+# not in the paper: the miniature's encoders never read an instruction); the ablations follow it.
+ENCODERS = ["--text-encoder-rank", "16"]
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),
     "LoRA r32": ("toy-lora", "ic"),
     "LoRA-MoE 4 x r32": ("toy-moe", "ic"),
-    "LoRA-MoE 4 x r32, bare instruction (trained and used)": (["--adapter", "moe", "--prompt", "direct"], "direct"),
-    "LoRA-MoE 1 x r32": (["--adapter", "moe", "--num-experts", "1"], "ic"),
-    "LoRA-MoE 2 x r32": (["--adapter", "moe", "--num-experts", "2"], "ic"),
-    "LoRA-MoE 8 x r32": (["--adapter", "moe", "--num-experts", "8"], "ic"),
-    "LoRA-MoE 4 x r8": (["--adapter", "moe", "--rank", "8", "--alpha", "8"], "ic"),
-    "LoRA-MoE 4 x r32, fixed router (authors)": (["--adapter", "moe", "--router", "fixed"], "ic"),
-    "LoRA-MoE 4 x r32, loss on the right half": (["--adapter", "moe", "--loss-region", "right"], "ic"),
+    "LoRA-MoE 4 x r32, bare instruction (trained and used)": (["--adapter", "moe", "--prompt", "direct", *ENCODERS],
+                                                              "direct"),
+    "LoRA-MoE 1 x r32": (["--adapter", "moe", "--num-experts", "1", *ENCODERS], "ic"),
+    "LoRA-MoE 2 x r32": (["--adapter", "moe", "--num-experts", "2", *ENCODERS], "ic"),
+    "LoRA-MoE 8 x r32": (["--adapter", "moe", "--num-experts", "8", *ENCODERS], "ic"),
+    "LoRA-MoE 4 x r8": (["--adapter", "moe", "--rank", "8", "--alpha", "8", *ENCODERS], "ic"),
+    "LoRA-MoE 4 x r32, fixed router (authors)": (["--adapter", "moe", "--router", "fixed", *ENCODERS], "ic"),
+    "LoRA-MoE 4 x r32, loss on the right half": (["--adapter", "moe", "--loss-region", "right", *ENCODERS], "ic"),
 }
 
 
@@ -358,7 +362,7 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     results, parameters = {}, {}
     for name, (adapter, prompt) in (configurations or FINE_TUNING).items():
         if isinstance(adapter, str) and not registry.available(adapter):  # train a stand-in for the shipped one
-            adapter = ["--adapter", "moe" if adapter.endswith("moe") else "lora"]
+            adapter = ["--adapter", "moe" if adapter.endswith("moe") else "lora", *ENCODERS]
         if isinstance(adapter, list):
             adapter = str(train_ablation(name, adapter, out, train_steps, base))
         editor = ICEditor.from_registry(base, adapter=adapter or "none", device=device, fuse_adapter=True)

@@ -350,18 +350,27 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
         load_lora_moe(pipe, weights, adapter_name=name)
     else:
         pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
-        pipe.set_adapters([name], adapter_weights=[scale])
     for folder in TEXT_ENCODER_ADAPTER_FOLDERS:  # adapted encoders (train --text-encoder-rank)
         if (weights.parent / folder).is_dir():
-            from diffusers.utils import scale_lora_layers
-
             getattr(pipe, folder).load_adapter(str(weights.parent / folder), adapter_name=name)
-            scale_lora_layers(getattr(pipe, folder), scale)
+    if not moe:
+        set_adapter_scale(pipe, name, scale)
     if fuse and not moe:  # an encoder adapter from a folder, run once per edit, stays unfused
         # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
         pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
         pipe.unload_lora_weights()
     return name
+
+
+def set_adapter_scale(pipe, name: str, scale: float) -> None:
+    """A plain LoRA's strength wherever it acts: the transformer and CLIP (diffusers' `set_adapters`)
+    and an adapted T5, which diffusers' Flux LoRA support does not know (peft's `set_scale`)."""
+    from peft.tuners.lora import LoraLayer
+
+    pipe.set_adapters([name], adapter_weights=[scale])
+    for module in pipe.text_encoder_2.modules():
+        if isinstance(module, LoraLayer) and name in module.scaling:
+            module.set_scale(name, scale)
 
 
 # Beside an adapter's weights, the folders of its text encoders' adapters, in transformers' adapter

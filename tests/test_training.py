@@ -339,6 +339,16 @@ def test_finetune_with_text_encoder_adapters(toy_env, tmp_path, adapter):
                                      bare.encode_prompt(prompt, None, **kw)[:2]):
         assert not torch.allclose(adapted, base, atol=1e-6)  # both encoders' adapters are applied...
         torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-5)  # ...and survive fusing
+    if adapter == "lora":  # scale 0 switches the adapter off in all three models, scale 1 back on
+        from icedit_lib.registry import set_adapter_scale
+
+        name = loaded.get_active_adapters()[0]
+        set_adapter_scale(loaded, name, 0.0)
+        for off, base in zip(loaded.encode_prompt(prompt, None, **kw)[:2], bare.encode_prompt(prompt, None, **kw)[:2]):
+            torch.testing.assert_close(off, base)
+        set_adapter_scale(loaded, name, 1.0)
+        for on, adapted in zip(loaded.encode_prompt(prompt, None, **kw)[:2], encoded):
+            torch.testing.assert_close(on, adapted)
     # the loaded T5 adapter is the trained one, tensor for tensor
     trained = {k.removeprefix("model.text_encoder_2."): v for k, v in state.items()
                if k.startswith("model.text_encoder_2.")}
