@@ -81,7 +81,7 @@ class ICEditor:
         overhead, which compilation fuses away, dominate the arithmetic (on a CPU with the weights
         frozen into the graph, `CPU_COMPILE_OPTIONS`). `fuse_adapter=True` merges a
         plain LoRA into the weights (`registry.load_adapter(fuse=True)`): faster, but no longer
-        switchable with `pipe.set_adapters`, so it is off by default and on in the CLI."""
+        switchable with `registry.set_adapter_scale`, so it is off by default and on in the CLI."""
         if adapter and adapter != "none":
             registry.adapter_file(adapter, download)  # a bad adapter fails before the base loads
         pipe, entry = registry.load_fill_pipeline(base, device=device, dtype=dtype, offload=offload,
