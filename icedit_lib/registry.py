@@ -355,10 +355,10 @@ def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = Non
             getattr(pipe, folder).load_adapter(str(weights.parent / folder), adapter_name=name)
     if not moe:
         set_adapter_scale(pipe, name, scale)
-    if fuse and not moe:  # an encoder adapter from a folder, run once per edit, stays unfused
-        # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
-        pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
-        pipe.unload_lora_weights()
+        if fuse:  # an encoder adapter from a folder, run once per edit, stays unfused
+            # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
+            pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
+            pipe.unload_lora_weights()
     return name
 
 

@@ -224,11 +224,13 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
                           {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=args.base)
         for name in encoders:
             getattr(pipe, name).save_pretrained(tmp / name)
+    # replace every adapter part, so none left by an earlier run of another kind is loaded with the new ones
     for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", *registry.TEXT_ENCODER_ADAPTER_FOLDERS):
         target = out_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        target.unlink(missing_ok=True)
         if (out_dir / "adapter" / name).exists():
-            if target.is_dir():
-                shutil.rmtree(target)
             (out_dir / "adapter" / name).replace(target)
     (out_dir / "adapter").rmdir()
     atomic_write_text(out_dir / "icedit.json", json.dumps({"base": args.base, "adapter": args.adapter,
