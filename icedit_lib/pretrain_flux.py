@@ -112,6 +112,9 @@ def parse_args(argv=None):
     p.add_argument("--stop-at", type=int, default=0,
                    help="stop (state saved, EMA exported and evaluated) at this step, with the learning-rate "
                         "schedule still that of --steps: the first phase of a run continued differently")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop this run cleanly after so many minutes (state saved, EMA exported and evaluated); "
+                        "the schedule still spans --steps, so a later run resumes it")
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=2000)
     p.add_argument("--eval-n", type=int, default=64)
@@ -384,7 +387,12 @@ def export(pipe, ema: Trainable, args, record: dict) -> None:
     for sub, part in parts.items():
         with atomic_dir(out / sub) as tmp:
             part.save_pretrained(tmp, **({} if sub.startswith("tokenizer") else {"safe_serialization": True}))
-    atomic_write_text(out / f"training_{args.stage}.json", json.dumps(record, indent=2))
+    write_training_record(args, record)
+
+
+def write_training_record(args, record: dict) -> None:
+    """training_<stage>.json beside the exported weights: step, wall time, evaluation, arguments."""
+    atomic_write_text(Path(args.model_dir) / f"training_{args.stage}.json", json.dumps(record, indent=2))
 
 
 def load_export(model: Trainable, args, device) -> tuple[int, float]:
@@ -478,6 +486,7 @@ def main(argv=None) -> dict:
     last_ckpt = time.time()
     bar = tqdm(total=args.steps, initial=step, desc=args.stage, dynamic_ncols=True)
     last = min(args.steps, args.stop_at) if args.stop_at else args.steps
+    deadline = time.time() + args.max_minutes * 60 if args.max_minutes else math.inf
     while step < last:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
@@ -500,15 +509,19 @@ def main(argv=None) -> dict:
             with open(log_path, "a") as f:
                 f.write(json.dumps({"step": step, "eval": ev}) + "\n")
             bar.write(f"step {step}: {ev}")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == last:
+        out_of_time = time.time() > deadline
+        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == last or out_of_time:
             save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
                                                                "rewarm_from": rewarm_from}, ema=ema)
             last_ckpt = time.time()
         if args.export_every and step % args.export_every == 0:
             export(pipe, ema, args, record(None))
+        if out_of_time:
+            break
     bar.close()
+    export(pipe, ema, args, record(None))  # the weights before the evaluation: a failure there loses nothing
     rec = record(evaluate(pipe, ema, args))
-    export(pipe, ema, args, rec)
+    write_training_record(args, rec)
     return rec
 
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from icedit_lib import train_vae
@@ -169,6 +170,23 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path):
     state = load_file(str(tmp_path / "b" / "state.safetensors"))
     diffs = [(state[f"model.transformer.{k}"] - v).abs().max().item() for k, v in exported.items()]
     assert 0 < max(diffs) < 0.01  # one small optimizer step away from the exported weights, not a fresh init
+
+
+def test_pretrain_stops_cleanly_after_max_minutes(toy_dir, tmp_path):
+    """A time-boxed run (a lent GPU, the end of a session) stops early with its state, export and evaluation."""
+    import shutil
+
+    from icedit_lib import pretrain_flux
+
+    model_dir = tmp_path / "toy"
+    shutil.copytree(toy_dir, model_dir)
+    rec = pretrain_flux.main(["--stage", "t2i", "--model-dir", str(model_dir), "--work-dir", str(tmp_path / "w"),
+                              "--batch-size", "2", "--steps", "1000", "--eval-n", "1", "--threads", "1",
+                              "--max-minutes", "1e-6"])
+    assert rec["step"] == 1 and rec["evaluation"]["n"] == 1
+    with safe_open(str(tmp_path / "w" / "state.safetensors"), "pt") as f:
+        assert json.loads(f.metadata()["icedit"])["step"] == 1
+    assert json.loads((model_dir / "training_t2i.json").read_text())["step"] == 1
 
 
 def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
