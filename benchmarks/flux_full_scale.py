@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from diffusers import FluxFillPipeline, FluxTransformer2DModel
 from record import timing_summary, write_record
 
@@ -39,6 +40,12 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--preview-batch", type=int, default=6, help="M: the seeds early filtering previews at once")
     p.add_argument("--train-steps", type=int, default=5)
+    p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=False,
+                   help="recompute activations in the backward pass (less memory, about 1.3x the time)")
+    p.add_argument("--skip-inference", action="store_true", help="time the training steps only")
+    p.add_argument("--cudnn-attention", action=argparse.BooleanOptionalAction, default=False,
+                   help="let SDPA pick cuDNN attention in training (its backward failed on an H200 with "
+                        "torch 2.11 + CUDA 13.0: 'mha_graph.execute ... is_good()'; flash attention is used instead)")
     p.add_argument("--out", default=None, help="default benchmarks/results/flux_full_scale.json (toy: not written)")
     return p.parse_args(argv)
 
@@ -109,7 +116,8 @@ def time_denoising(model, shape, batch: int, steps: int, repeats: int, device, d
                 tflops_per_s=PAPER_TFLOP_PER_STEP * batch / per_step if shape["config"] is FLUX_FILL_DEV else None)
 
 
-def time_training(model, shape, adapter: str, steps: int, device, dtype) -> dict:
+def time_training(model, shape, adapter: str, steps: int, device, dtype, checkpointing: bool,
+                  cudnn_attention: bool) -> dict:
     """One optimizer step of the course's fine-tuning (train.py's adapter placement and defaults, Prodigy,
     gradient checkpointing, bf16 autocast as accelerate's mixed precision): batch 1, one diptych."""
     from prodigyopt import Prodigy
@@ -117,25 +125,29 @@ def time_training(model, shape, adapter: str, steps: int, device, dtype) -> dict
     args = train.parse_args(["--output-dir", "unused", "--adapter", adapter])
     train.add_adapter(model, args)
     model.train()
-    if device.type == "cuda":
+    if checkpointing:
         model.enable_gradient_checkpointing()
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:  # adapter weights train in fp32 on a bf16 base, as peft and accelerate keep them
         p.data = p.data.float()
     opt = Prodigy(params, lr=1.0, use_bias_correction=True, safeguard_warmup=True, weight_decay=0.01)
     inputs = make_inputs(shape, 1, device, dtype)
+    backends = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    if cudnn_attention:
+        backends.insert(0, SDPBackend.CUDNN_ATTENTION)
     target = torch.randn_like(inputs["hidden_states"][..., :shape["config"]["out_channels"]])
     reset_peak(device)
     times = []
     for i in range(steps + 1):
         sync(device)
         start = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            pred = model(**inputs)[0]
-            loss = torch.nn.functional.mse_loss(pred.float(), target.float())
-            if adapter == "moe":
-                loss = loss + args.balance_coef * balance_loss(model).to(loss.device)
-        loss.backward()
+        with sdpa_kernel(backends):  # the backward too: gradient checkpointing reruns the forward there
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                pred = model(**inputs)[0]
+                loss = torch.nn.functional.mse_loss(pred.float(), target.float())
+                if adapter == "moe":
+                    loss = loss + args.balance_coef * balance_loss(model).to(loss.device)
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 0.5)
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -143,7 +155,8 @@ def time_training(model, shape, adapter: str, steps: int, device, dtype) -> dict
         if i:
             times.append(time.perf_counter() - start)
     return dict(timing_summary(times), adapter=adapter, rank=args.rank, trainable_params=sum(p.numel() for p in params),
-                peak_gib=peak_gib(device), finite_loss=bool(torch.isfinite(loss).item()))
+                gradient_checkpointing=checkpointing, cudnn_attention=cudnn_attention, peak_gib=peak_gib(device),
+                finite_loss=bool(torch.isfinite(loss).item()))
 
 
 def main(argv=None) -> dict:
@@ -163,17 +176,19 @@ def main(argv=None) -> dict:
     record["transformer_params"] = sum(p.numel() for p in model.parameters())
     record["weights_gib"] = round(sum(p.numel() * p.element_size() for p in model.parameters()) / 2 ** 30, 2)
     print(f"built {record['transformer_params'] / 1e9:.2f}B parameters in {record['build_s']} s", flush=True)
-    record["edit"] = time_denoising(model, shape, 1, args.steps, args.repeats, device, dtype)
-    print("edit (batch 1):", record["edit"], flush=True)
-    record["previews"] = time_denoising(model, shape, args.preview_batch, args.steps, 1, device, dtype)
-    print(f"previews (batch {args.preview_batch}):", record["previews"], flush=True)
-    record["preview_step_ratio"] = record["previews"]["per_step_s"] / record["edit"]["per_step_s"]
+    if not args.skip_inference:
+        record["edit"] = time_denoising(model, shape, 1, args.steps, args.repeats, device, dtype)
+        print("edit (batch 1):", record["edit"], flush=True)
+        record["previews"] = time_denoising(model, shape, args.preview_batch, args.steps, 1, device, dtype)
+        print(f"previews (batch {args.preview_batch}):", record["previews"], flush=True)
+        record["preview_step_ratio"] = record["previews"]["per_step_s"] / record["edit"]["per_step_s"]
     record["training"] = {}
     for adapter in ("lora", "moe"):
         if adapter == "moe":  # a fresh base: the LoRA of the previous run is not part of the MoE model
             del model
             model = build(shape, device, dtype)
-        record["training"][adapter] = time_training(model, shape, adapter, args.train_steps, device, dtype)
+        record["training"][adapter] = time_training(model, shape, adapter, args.train_steps, device, dtype,
+                                                   args.gradient_checkpointing, args.cudnn_attention)
         print(f"training step ({adapter}):", record["training"][adapter], flush=True)
     if out:
         write_record(out, "flux_full_scale.py", argv, **record)

@@ -34,6 +34,7 @@ file; the other encoder adapters are saved beside the weights in transformers' a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shlex
@@ -301,6 +302,18 @@ def validate(pipe, transformer, args, step: int, out_dir: Path, panel_width: int
     return hits / n
 
 
+def attention_kernels(device: torch.device):
+    """The attention kernels training may use. On CUDA cuDNN's is left out: on an H200 (torch 2.11,
+    CUDA 13.0) its backward failed at FLUX's full size ('mha_graph.execute ... is_good()') and a bf16
+    run of the miniature turned NaN after its first optimizer step (results/gpu_h200; that this kernel
+    caused the NaN too is likely, not yet verified). Flash and memory-efficient attention remain."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 # --------------------------------------------------------------------------- main
 def main(argv=None) -> dict:
     from accelerate import Accelerator, DistributedDataParallelKwargs
@@ -356,13 +369,16 @@ def main(argv=None) -> dict:
     bar = tqdm(total=args.max_steps, initial=step, desc=f"train {args.adapter}", disable=not accelerator.is_main_process)
     while step < args.max_steps:
         for micro in range(args.grad_accum):
-            with accelerator.accumulate(model):
+            with accelerator.accumulate(model), attention_kernels(device):
                 # data and noise: a function of (seed, step, micro-batch, process) -> exact resume
                 index = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
                 rng, gen = step_rng(args.seed, index)
                 pairs = [get_pair(index + j) for j in range(args.batch_size)]
                 loss = micro_batch_loss(pipe, model, args, pairs, gen, rng, entry.panel_width,
                                         entry.max_sequence_length, device, unwrapped.config.guidance_embeds)
+                if not torch.isfinite(loss):  # stop before the optimizer spreads it to every weight
+                    raise FloatingPointError(f"training diverged: the loss is {loss.item()} at step {step + 1}; "
+                                             f"the last checkpoint ({state_path}) and {out_dir} are left as they were")
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(params, args.max_grad_norm)

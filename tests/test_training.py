@@ -396,6 +396,19 @@ def test_finetune_prodigy_two_steps(toy_env, tmp_path):
     assert "changed tokens weighted 10.0" in card
 
 
+def test_finetune_stops_on_a_non_finite_loss(toy_env, tmp_path, monkeypatch):
+    """A diverged run raises before its optimizer step, and writes no adapter with NaN weights."""
+    from icedit_lib import train
+
+    real = train.micro_batch_loss
+    monkeypatch.setattr(train, "micro_batch_loss", lambda *a, **k: real(*a, **k) * float("nan"))
+    with pytest.raises(FloatingPointError, match="diverged.*step 1"):
+        train.main(["--output-dir", str(tmp_path / "n"), "--max-steps", "2", "--rank", "4", "--alpha", "4",
+                    "--threads", "1", "--eval-n", "0"])
+    assert not (tmp_path / "n" / "pytorch_lora_weights.safetensors").exists()
+    assert not (tmp_path / "n" / "checkpoint").exists()
+
+
 def test_two_process_cpu_run(toy_env, tmp_path):
     """accelerate launch on two CPU processes (DDP over gloo): each process trains on its own pairs."""
     import os
