@@ -1,0 +1,35 @@
+"""The full-size benchmark's smoke run, and the paper's parameter counts from FLUX.1 Fill [dev]'s real shape."""
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import flux_full_scale  # noqa: E402
+
+
+def test_full_scale_benchmark_runs_at_the_miniature_size():
+    rec = flux_full_scale.main(["--size", "toy", "--device", "cpu", "--steps", "2", "--repeats", "1",
+                                "--train-steps", "1", "--preview-batch", "2"])
+    assert rec["edit"]["steps"] == 2 and rec["previews"]["batch"] == 2 and rec["preview_step_ratio"] > 0
+    for adapter in ("lora", "moe"):
+        assert rec["training"][adapter]["finite_loss"] and rec["training"][adapter]["trainable_params"] > 0
+    assert rec["training"]["moe"]["trainable_params"] > rec["training"]["lora"]["trainable_params"]
+
+
+@pytest.mark.parametrize("adapter, placement, millions", [
+    ("lora", "paper", 116),     # NOTES: "about 116M trainable parameters (LoRA)"
+    ("moe", "authors", 214),    # NOTES: "214M (MoE)": the authors' placement (ff.net.2, single proj_out)
+])
+def test_the_authors_targets_give_the_papers_parameter_counts(adapter, placement, millions):
+    from diffusers import FluxTransformer2DModel
+
+    from icedit_lib import train
+
+    with torch.device("meta"):  # the 12B shape without its memory
+        model = FluxTransformer2DModel(**flux_full_scale.FLUX_FILL_DEV)
+    assert round(sum(p.numel() for p in model.parameters()) / 1e9, 1) == 11.9  # NOTES: 11.9B
+    train.add_adapter(model, train.parse_args(["--output-dir", "unused", "--adapter", adapter,
+                                               "--moe-placement", placement]))
+    assert round(sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6) == millions
