@@ -476,6 +476,7 @@ def main(argv=None) -> dict:
 
     def record(ev: dict | None) -> dict:
         return {"stage": args.stage, "step": step, "wall_s": round(time.time() - t0, 1), "device": device,
+                **({"gpu": torch.cuda.get_device_name()} if device.startswith("cuda") else {}),
                 "threads": torch.get_num_threads(), "evaluation": ev, "args": vars(args)}
 
     t0 = time.time() - elapsed

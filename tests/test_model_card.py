@@ -10,7 +10,8 @@ def test_card_reads_records_and_judges_targets(tmp_path):
     (model / "vae" / "training.json").write_text(json.dumps(
         {"steps": 10, "wall_s": 60, "threads": 2, "evaluation": {"exact_all": 0.999}, "args": {"steps": 10}}))
     (model / "training_fill.json").write_text(json.dumps(
-        {"step": 5, "wall_s": 120, "threads": 2, "evaluation": {"fill_one_change": 0.5}, "args": {"steps": 10}}))
+        {"step": 5, "wall_s": 120, "threads": 1, "device": "cuda", "evaluation": {"fill_one_change": 0.5},
+         "args": {"steps": 10}}))
     speed = tmp_path / "sampling_speed.json"
     speed.write_text(json.dumps({
         "command": "python benchmarks/sampling_speed.py", "what": "an edit",
@@ -20,6 +21,8 @@ def test_card_reads_records_and_judges_targets(tmp_path):
     card = write_card(model, speed_record=speed).read_text()
     assert "target (at least 99.5% of reconstructions parse back exactly): met, exact_all = 99.9%" in card
     assert "## t2i" in card and "**Not trained yet**" in card
+    assert "wall time 1 min on cpu with 2 thread(s)" in card  # the VAE's record names no device: the CPU
+    assert "wall time 2 min in all: the last run on cuda" in card  # not "cuda ... (the 2-core CPU)"
     assert "**in progress: 5 of 10 steps**" in card and "**not met yet** (training in progress)" in card
     assert "Test CPU" in card and "compiled_threads_2 0.400" in card and "compilation" not in card.split("median")[1]
     assert "target (under 0.3 s on 2 threads): **not met** on this machine, compiled_threads_2 0.400 s" in card
