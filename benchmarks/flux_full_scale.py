@@ -11,11 +11,11 @@ neither the 24 GB download nor the gated licence. The text encoders, VAE and jud
 512 x 512 panels) with 512 T5 tokens: 2048 image tokens, L = 2560 (../shared/paper/NOTES.md, "FLUX cost").
 """
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from diffusers import FluxFillPipeline, FluxTransformer2DModel
 from record import timing_summary, write_record
 
@@ -45,7 +45,8 @@ def parse_args(argv=None):
     p.add_argument("--skip-inference", action="store_true", help="time the training steps only")
     p.add_argument("--cudnn-attention", action=argparse.BooleanOptionalAction, default=False,
                    help="let SDPA pick cuDNN attention in training (its backward failed on an H200 with "
-                        "torch 2.11 + CUDA 13.0: 'mha_graph.execute ... is_good()'; flash attention is used instead)")
+                        "torch 2.11 + CUDA 13.0: 'mha_graph.execute ... is_good()'); default: train.py's "
+                        "choice, train.attention_kernels")
     p.add_argument("--out", default=None, help="default benchmarks/results/flux_full_scale.json (toy: not written)")
     return p.parse_args(argv)
 
@@ -132,16 +133,14 @@ def time_training(model, shape, adapter: str, steps: int, device, dtype, checkpo
         p.data = p.data.float()
     opt = Prodigy(params, lr=1.0, use_bias_correction=True, safeguard_warmup=True, weight_decay=0.01)
     inputs = make_inputs(shape, 1, device, dtype)
-    backends = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
-    if cudnn_attention:
-        backends.insert(0, SDPBackend.CUDNN_ATTENTION)
     target = torch.randn_like(inputs["hidden_states"][..., :shape["config"]["out_channels"]])
     reset_peak(device)
     times = []
     for i in range(steps + 1):
         sync(device)
         start = time.perf_counter()
-        with sdpa_kernel(backends):  # the backward too: gradient checkpointing reruns the forward there
+        # train.py's kernel choice, the backward included (gradient checkpointing reruns the forward there)
+        with contextlib.nullcontext() if cudnn_attention else train.attention_kernels(device):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 pred = model(**inputs)[0]
                 loss = torch.nn.functional.mse_loss(pred.float(), target.float())
@@ -182,6 +181,8 @@ def main(argv=None) -> dict:
         record["previews"] = time_denoising(model, shape, args.preview_batch, args.steps, 1, device, dtype)
         print(f"previews (batch {args.preview_batch}):", record["previews"], flush=True)
         record["preview_step_ratio"] = record["previews"]["per_step_s"] / record["edit"]["per_step_s"]
+        if out:  # kept if a training step fails
+            write_record(out, "flux_full_scale.py", argv, **record)
     record["training"] = {}
     for adapter in ("lora", "moe"):
         if adapter == "moe":  # a fresh base: the LoRA of the previous run is not part of the MoE model
