@@ -156,13 +156,33 @@ def synthetic_candidate(pair: sw.EditPair, kind: str, rng: random.Random) -> tup
     return img, float(sw.read_scene(img).exact == pair.target)
 
 
-def bce_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt) -> float:
-    """One optimisation step on (source, candidate, instruction, label) tuples."""
+def ranking_logits(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]) -> tuple:
+    """Success logits of the better and the worse candidate of (source, better, worse, instruction) tuples."""
+    src = to_tensor([r[0] for r in ranking])
+    ids, mask = judge.encode_text([r[3] for r in ranking])
+    return model(src, to_tensor([r[1] for r in ranking]), ids, mask), model(src, to_tensor([r[2] for r in ranking]),
+                                                                           ids, mask)
+
+
+def ranking_loss(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]) -> torch.Tensor:
+    """Bradley-Terry: -log sigmoid(logit(better) - logit(worse))."""
+    better, worse = ranking_logits(model, judge, ranking)
+    return nn.functional.softplus(worse - better).mean()
+
+
+def bce_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt,
+             ranking: list[tuple] = ()) -> float:
+    """One optimisation step on (source, candidate, instruction, label) tuples, plus, for `ranking`
+    (source, better, worse, instruction) tuples, a Bradley-Terry loss on the logit difference: the
+    pointwise loss can be lowered by learning which edits are easy, the ranking loss only by telling
+    seeds of one edit apart, which is what selection needs."""
     src = to_tensor([b[0] for b in batch])
     cand = to_tensor([b[1] for b in batch])
     ids, mask = judge.encode_text([b[2] for b in batch])
     labels = torch.tensor([b[3] for b in batch])
     loss = nn.functional.binary_cross_entropy_with_logits(model(src, cand, ids, mask), labels)
+    if ranking:
+        loss = loss + ranking_loss(model, judge, ranking)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

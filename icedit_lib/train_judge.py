@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=4000, help="optimisation steps")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--synthetic-fraction", type=float, default=0.5)
+    p.add_argument("--ranking-pairs", type=int, default=0,
+                   help="per step, also this many (better, worse) seeds of one pool edit at one preview step, "
+                        "with a ranking loss: the judge is used to compare seeds of one edit")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
@@ -147,6 +150,27 @@ def training_batch(pool: dict, args, step: int) -> list[tuple]:
     return batch
 
 
+def ranking_groups(pool: dict) -> list[tuple[list[int], list[int]]]:
+    """(successful rows, failed rows) of each edit and preview step whose seeds' finished labels differ."""
+    groups = {}
+    for row, (pid, m, label) in enumerate(zip(pool["pair"].tolist(), pool["preview_step"].tolist(),
+                                              pool["label"].tolist())):
+        groups.setdefault((pid, m), ([], []))[0 if label == 1 else 1].append(row)
+    return [g for g in groups.values() if g[0] and g[1]]
+
+
+def ranking_batch(pool: dict, groups: list, args, step: int) -> list[tuple]:
+    """(source, better, worse, instruction) tuples, a function of (seed, step) for exact resume."""
+    rng, _ = step_rng(args.seed + 1, step)
+    batch = []
+    for _ in range(args.ranking_pairs if groups else 0):
+        good, bad = rng.choice(groups)
+        g, b = rng.choice(good), rng.choice(bad)
+        batch.append((_pil(pool["source"][g]), _pil(pool["candidate"][g]), _pil(pool["candidate"][b]),
+                      pool["instructions"][g]))
+    return batch
+
+
 def pool_agreement(judge: MiniJudge, pool: dict) -> dict:
     """Per preview step: over candidate pairs of one edit whose finished parser labels differ,
     the share where the judge prefers the successful one (0.5 is chance)."""
@@ -186,6 +210,15 @@ def synthetic_agreement(judge: MiniJudge, n: int = 200, seed: int = 777) -> floa
     return hits / n
 
 
+def _changed_options(args: dict) -> str:
+    """The options a run set away from their defaults (besides those the card names), for its command."""
+    defaults = vars(parse_args([]))
+    skip = {"base", "adapter", "output_dir", "work_dir", "threads", "device"}
+    changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and defaults[k] != v]
+    return "".join(f" --{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+                   for k, v in changed)
+
+
 def write_card(out: Path, record: dict) -> None:
     a = record["args"]
     ev = record["evaluation"]
@@ -195,11 +228,13 @@ def write_card(out: Path, record: dict) -> None:
              "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "
              "parser is the evaluator and only made its training labels.", "",
              f"- command: `python -m icedit_lib.train_judge --base {a['base']} --adapter {a['adapter']} "
-             f"--output-dir {a['output_dir']}` (resumable)",
+             f"--output-dir {a['output_dir']}{_changed_options(a)}` (resumable)",
              f"- candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
              f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
              f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "
-             f"({', '.join(CANDIDATE_KINDS)}), {a['synthetic_fraction']:.0%} of each batch",
+             f"({', '.join(CANDIDATE_KINDS)}), {a['synthetic_fraction']:.0%} of each batch" +
+             (f"; and {a['ranking_pairs']} (better, worse) seeds of one edit per step with a ranking loss"
+              if a.get("ranking_pairs") else ""),
              f"- training: {record['steps']} steps, batch {a['batch_size']}, AdamW {a['lr']}, "
              f"{record['wall_s'] / 60:.0f} min on {record['device']} with {record['threads']} thread(s)",
              f"- held-out agreement with the parser (synthetic correct-vs-failure pairs): "
@@ -220,6 +255,7 @@ def main(argv=None) -> dict:
     folder = build_pool(args, "train", args.pool_pairs)
     build_pool(args, "eval", args.eval_pairs)
     train_pool, eval_pool = load_pool(folder, "train"), load_pool(folder, "eval")
+    groups = ranking_groups(train_pool) if args.ranking_pairs and train_pool["instructions"] else []
 
     from .miniature import build_t5_tokenizer
 
@@ -241,7 +277,8 @@ def main(argv=None) -> dict:
         for g in opt.param_groups:  # linear warm-up, then cosine to 10%
             progress = step / args.steps
             g["lr"] = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
-        loss = bce_step(model, judge, training_batch(train_pool, args, step), opt)
+        loss = bce_step(model, judge, training_batch(train_pool, args, step), opt,
+                        ranking_batch(train_pool, groups, args, step))
         step += 1
         bar.update(1)
         if step % 25 == 0:

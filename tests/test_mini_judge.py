@@ -48,7 +48,7 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
     out, work = tmp_path / "judge", tmp_path / "work"
     argv = ["--output-dir", str(out), "--work-dir", str(work), "--pool-pairs", "2", "--eval-pairs", "2",
             "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1,2", "--steps", "3",
-            "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu"]
+            "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu", "--ranking-pairs", "2"]
     record = train_judge.main(argv)
     assert sorted(p.name for p in (work / "pool").iterdir()) == [
         "eval_00000.safetensors", "eval_00001.safetensors", "train_00000.safetensors", "train_00001.safetensors"]
@@ -62,3 +62,49 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
     monkeypatch.setenv("ICEDIT_MODEL_TOY_JUDGE", str(out))
     assert isinstance(registry.load_judge("toy-judge", device="cpu"), MiniJudge)
     assert isinstance(registry.load_judge(str(out), device="cpu"), MiniJudge)
+
+
+def test_ranking_pairs_pair_seeds_of_one_edit_and_preview_step():
+    """A better and a worse seed of the same edit at the same preview step; never across edits or steps."""
+    from icedit_lib import train_judge
+
+    rows = [(0, 1, 1), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 1, 0), (2, 4, 1), (2, 4, 0), (2, 4, 0)]  # pair, step, label
+    pool = {"pair": torch.tensor([r[0] for r in rows]), "preview_step": torch.tensor([r[1] for r in rows]),
+            "label": torch.tensor([r[2] for r in rows]),
+            "source": torch.zeros(len(rows), 64, 64, 3, dtype=torch.uint8),
+            "candidate": torch.stack([torch.full((64, 64, 3), i, dtype=torch.uint8) for i in range(len(rows))]),
+            "instructions": [f"edit {r[0]}" for r in rows]}
+    groups = train_judge.ranking_groups(pool)
+    assert sorted(groups) == [([0], [1]), ([5], [6, 7])]
+    args = train_judge.parse_args(["--ranking-pairs", "6"])
+    batch = train_judge.ranking_batch(pool, groups, args, step=3)
+    assert batch == train_judge.ranking_batch(pool, groups, args, step=3) and len(batch) == 6  # exact resume
+    for _, better, worse, instruction in batch:
+        g, b = better.getpixel((0, 0))[0], worse.getpixel((0, 0))[0]
+        assert rows[g][2] == 1 and rows[b][2] == 0 and rows[g][:2] == rows[b][:2]
+        assert instruction == f"edit {rows[g][0]}"
+
+
+def test_ranking_loss_rewards_the_better_candidate_and_the_card_names_the_option(tmp_path):
+    import math
+
+    from PIL import Image
+
+    from icedit_lib import train_judge
+    from icedit_lib.mini_judge import MiniJudge, ranking_loss
+    from icedit_lib.miniature import build_t5_tokenizer
+
+    def brightness(source, candidate, ids, mask):  # a stand-in model: the brighter candidate scores higher
+        return 10 * candidate.mean(dim=(1, 2, 3))
+
+    judge = MiniJudge(ShapesJudgeModel(vocab_size=8, width=16, layers=1), build_t5_tokenizer())
+    dark, light = Image.new("RGB", (64, 64), (0, 0, 0)), Image.new("RGB", (64, 64), (255, 255, 255))
+    right = ranking_loss(brightness, judge, [(dark, light, dark, "make it white")]).item()
+    wrong = ranking_loss(brightness, judge, [(dark, dark, light, "make it white")]).item()
+    assert right < math.log(2) < wrong and math.isclose(right + 20, wrong, rel_tol=1e-4)  # softplus(-20), softplus(20)
+    record = {"args": vars(train_judge.parse_args(["--ranking-pairs", "8", "--steps", "100"])), "steps": 100,
+              "wall_s": 60, "device": "cpu", "threads": 1,
+              "evaluation": {"synthetic_agreement": 0.5, "pool": {}}}
+    train_judge.write_card(tmp_path, record)
+    card = (tmp_path / "README.md").read_text()
+    assert "--steps 100 --ranking-pairs 8`" in card and "8 (better, worse) seeds of one edit" in card
