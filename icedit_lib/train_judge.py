@@ -11,7 +11,9 @@ Two phases, both resumable after a kill:
    Training pairs come from the training split, the held-out pool from the other one.
 2. **Training**: binary cross-entropy on batches that mix pool candidates with synthetic
    ones (`mini_judge.synthetic_candidate`: correct renders, unedited copies, wrong edits,
-   over-edits, blurs, noise), AdamW, state every few minutes.
+   over-edits, blurs, noise), AdamW, state every few minutes. With `--ranking-pairs N`, also
+   N pairs of seeds of one pool edit (one succeeded, one failed) per step with a ranking loss:
+   selection compares seeds of one edit, which a pointwise loss does not teach.
 
 Evaluation (written to `training.json` and the model card): on held-out pairs, the share of
 candidate pairs with different parser labels where the judge prefers the successful one,
