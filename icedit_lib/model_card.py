@@ -91,9 +91,8 @@ NOTES = {"vae": "The single panels that fail at the last evaluation are all outl
                  "results/pretraining_attempts.md, sessions 13-14). Phase 4 (batch 16, lr 5e-4): 19.9% at 46000 "
                  "on the 256 pairs (9 pairs to 5 against 40000, p = 0.42). Phase 5 (5 minutes of an H200 at batch "
                  "128, 194K examples): 23.0% on the 256 pairs, against 18.4% at 40000 (13 pairs only phase 5 edits "
-                 "right, 1 only 40000: p = 0.002), 19.9% at 46000 (8 to 0, p = 0.008) and its own start at 48000, 20.7% "
-                 "(6 to 0, p = 0.03); per type restyle 53%, add "
-                 "37%, remove 30%, background 30%, resize 14%, recolor 10%, move 6%, replace 3%; kept objects 85%, "
+                 "right, 1 only 40000: p = 0.002), 19.9% at 46000 (8 to 0, p = 0.008) and its own start at "
+                 "48000, 20.7% (6 to 0, p = 0.03); per type restyle 53%, add 37%, remove 30%, background 30%, resize 14%, recolor 10%, move 6%, replace 3%; kept objects 85%, "
                  "copy 98%. The 64-pair evaluation below was made on the GPU (fp32) and matches the CPU's pair for "
                  "pair. The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
 
