@@ -160,8 +160,8 @@ def ranking_logits(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tupl
     """Success logits of the better and the worse candidate of (source, better, worse, instruction) tuples."""
     src = to_tensor([r[0] for r in ranking])
     ids, mask = judge.encode_text([r[3] for r in ranking])
-    return model(src, to_tensor([r[1] for r in ranking]), ids, mask), model(src, to_tensor([r[2] for r in ranking]),
-                                                                           ids, mask)
+    better, worse = to_tensor([r[1] for r in ranking]), to_tensor([r[2] for r in ranking])
+    return model(src, better, ids, mask), model(src, worse, ids, mask)
 
 
 def ranking_loss(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]) -> torch.Tensor:
