@@ -36,6 +36,9 @@ from .judge import PairwiseJudge
 
 CONFIG_FILE = "mini_judge.json"  # tells a miniature judge's folder from a Qwen2.5-VL one
 CANDIDATE_KINDS = ("correct", "copy", "wrong_edit", "over_edit", "smear", "noise")
+# Failures shaped like the miniature editor's own (half-made changes, a blob where the change
+# belongs): opt-in through train_judge's --synthetic-kinds.
+LOCAL_KINDS = ("partial", "local_smear")
 
 
 def is_mini_judge(path: str | Path) -> bool:
@@ -147,6 +150,8 @@ def synthetic_candidate(pair: sw.EditPair, kind: str, rng: random.Random) -> tup
             img = sw.render(pair.source)
     elif kind == "smear":
         img = sw.render(pair.target).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.0)))
+    elif kind in LOCAL_KINDS:
+        img = _local_failure(pair, kind, rng)
     elif kind == "noise":
         arr = np.asarray(sw.render(pair.target), np.float32)
         arr = arr + np.random.default_rng(rng.randrange(2 ** 31)).normal(0, rng.uniform(5, 40), arr.shape)
@@ -154,6 +159,20 @@ def synthetic_candidate(pair: sw.EditPair, kind: str, rng: random.Random) -> tup
     else:
         raise ValueError(f"unknown candidate kind {kind!r}")
     return img, float(sw.read_scene(img).exact == pair.target)
+
+
+def _local_failure(pair: sw.EditPair, kind: str, rng: random.Random) -> Image.Image:
+    """The target with only the changed region degraded: blended back towards the source
+    ("partial") or blurred ("local_smear")."""
+    source, target = sw.render(pair.source), sw.render(pair.target)
+    changed = np.any(np.asarray(source) != np.asarray(target), axis=-1)
+    region = Image.fromarray((changed * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(5))
+    if kind == "partial":
+        alpha = rng.uniform(0.25, 0.75)
+        degraded = Image.blend(target, source, alpha)
+    else:
+        degraded = target.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
+    return Image.composite(degraded, target, region)
 
 
 def ranking_logits(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]) -> tuple:
@@ -170,7 +189,7 @@ def ranking_loss(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]
     return nn.functional.softplus(worse - better).mean()
 
 
-def bce_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt,
+def judge_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt,
              ranking: list[tuple] = ()) -> float:
     """One optimisation step on (source, candidate, instruction, label) tuples, plus, for `ranking`
     (source, better, worse, instruction) tuples, a Bradley-Terry loss on the logit difference: the

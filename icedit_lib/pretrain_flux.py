@@ -515,8 +515,8 @@ def main(argv=None) -> dict:
             save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
                                                                "rewarm_from": rewarm_from}, ema=ema)
             last_ckpt = time.time()
-        if args.export_every and step % args.export_every == 0:
-            export(pipe, ema, args, record(None))
+        if args.export_every and step % args.export_every == 0 and step != last and not out_of_time:
+            export(pipe, ema, args, record(None))  # the last step's export follows the loop
         if out_of_time:
             break
     bar.close()

@@ -35,7 +35,9 @@ from tqdm.auto import tqdm
 
 from . import shapesworld as sw
 from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
-from .mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, bce_step, synthetic_candidate
+from .corpus import to_pil, to_tensor
+from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_step,
+                         synthetic_candidate)
 
 FINAL = 0  # the preview step recorded for finished candidates
 
@@ -58,6 +60,14 @@ def parse_args(argv=None):
     p.add_argument("--ranking-pairs", type=int, default=0,
                    help="per step, also this many (better, worse) seeds of one pool edit at one preview step, "
                         "with a ranking loss: the judge is used to compare seeds of one edit")
+    p.add_argument("--synthetic-kinds", default=",".join(CANDIDATE_KINDS),
+                   help=f"synthetic candidate kinds, from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}")
+    p.add_argument("--vae-roundtrip", type=float, default=0.0,
+                   help="probability that a synthetic candidate is passed through the base's VAE, so that clean "
+                        "renders do not give correct edits away (its label is re-read by the parser)")
+    p.add_argument("--synthetic-ranking", type=int, default=0,
+                   help="per step, also this many (correct, failed) synthetic candidates of one edit with the "
+                        "ranking loss: unlimited comparisons within one edit")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
@@ -67,6 +77,13 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     args.preview_at = tuple(int(m) for m in args.preview_at.split(","))
+    args.synthetic_kinds = tuple(k.strip() for k in args.synthetic_kinds.split(",") if k.strip())
+    unknown = set(args.synthetic_kinds) - set(CANDIDATE_KINDS + LOCAL_KINDS)
+    if unknown or not args.synthetic_kinds:
+        p.error(f"--synthetic-kinds: unknown or no kinds {sorted(unknown)}; "
+                f"choose from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}")
+    if not 0.0 <= args.vae_roundtrip <= 1.0:
+        p.error("--vae-roundtrip is a probability in [0, 1]")
     return args
 
 
@@ -116,11 +133,14 @@ def build_pool(args, split: str, n_pairs: int) -> Path:
     return folder
 
 
-def load_pool(folder: Path, split: str) -> dict:
+def load_pool(folder: Path, split: str, n_pairs: int | None = None) -> dict:
+    """The chunks of `split` (those of its first `n_pairs` pairs, when given) concatenated."""
     from safetensors import safe_open
 
     parts, instructions = [], []
     for f in sorted(folder.glob(f"{split}_*.safetensors")):
+        if n_pairs is not None and int(f.stem.split("_")[1]) >= n_pairs:
+            continue
         parts.append(load_file(str(f)))
         with safe_open(str(f), "pt") as handle:
             instructions += json.loads(handle.metadata()["instructions"])
@@ -136,9 +156,43 @@ def _pil(u8: torch.Tensor) -> Image.Image:
     return Image.fromarray(u8.numpy())
 
 
-def training_batch(pool: dict, args, step: int) -> list[tuple]:
+class VAERoundTrip:
+    """Encode and decode panels with the base's VAE: synthetic candidates then carry the
+    texture every real candidate has (a judge must not learn "a clean render is correct")."""
+
+    def __init__(self, base: str, device: str = "cpu"):
+        from diffusers import AutoencoderKL
+
+        from .registry import local_snapshot, resolve
+
+        entry, location = resolve(base, kind="fill")
+        self.vae = AutoencoderKL.from_pretrained(Path(local_snapshot(entry, location)) / "vae",
+                                                 use_safetensors=True).to(device).eval()
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, images: list[Image.Image]) -> list[Image.Image]:
+        if not images:
+            return []
+        x = to_tensor(images).to(self.device)
+        return to_pil(self.vae.decode(self.vae.encode(x).latent_dist.mode()).sample)
+
+
+def _maybe_roundtrip(images: list[Image.Image], targets: list[sw.Scene], rng: random.Random, args,
+                     roundtrip) -> tuple[list[Image.Image], list[float]]:
+    """Round-trip each image with probability --vae-roundtrip; labels re-read by the parser."""
+    chosen = [i for i in range(len(images)) if roundtrip is not None and rng.random() < args.vae_roundtrip]
+    images = list(images)
+    if chosen:
+        for i, image in zip(chosen, roundtrip([images[i] for i in chosen])):
+            images[i] = image
+    return images, [float(sw.read_scene(im).exact == t) for im, t in zip(images, targets)]
+
+
+def training_batch(pool: dict, args, step: int, roundtrip=None) -> list[tuple]:
+    """(source, candidate, instruction, label) tuples, a function of (seed, step) for exact resume."""
     rng, _ = step_rng(args.seed, step)
-    batch = []
+    batch, synthetic = [], []
     n_pool = len(pool["instructions"])
     for _ in range(args.batch_size):
         if n_pool and rng.random() >= args.synthetic_fraction:
@@ -147,9 +201,27 @@ def training_batch(pool: dict, args, step: int) -> list[tuple]:
                           float(pool["label"][i])))
         else:
             pair = sw.random_pair(rng, split="train")
-            image, label = synthetic_candidate(pair, rng.choice(CANDIDATE_KINDS), rng)
-            batch.append((sw.render(pair.source), image, pair.instruction, label))
-    return batch
+            image, _ = synthetic_candidate(pair, rng.choice(args.synthetic_kinds), rng)
+            synthetic.append((pair, image))
+    images, labels = _maybe_roundtrip([im for _, im in synthetic], [p.target for p, _ in synthetic], rng, args,
+                                      roundtrip)
+    return batch + [(sw.render(p.source), im, p.instruction, label)
+                    for (p, _), im, label in zip(synthetic, images, labels)]
+
+
+def synthetic_ranking_batch(args, step: int, roundtrip=None) -> list[tuple]:
+    """(source, correct, failed, instruction) tuples of one synthetic edit each, for the ranking loss;
+    a pair whose labels do not differ after the round trip (a mild blur that still parses, a VAE
+    miss) is left out."""
+    rng, _ = step_rng(args.seed + 2, step)
+    failures = [k for k in args.synthetic_kinds if k != "correct"] or ["copy"]
+    pairs = [sw.random_pair(rng, split="train") for _ in range(args.synthetic_ranking)]
+    good = [sw.render(p.target) for p in pairs]
+    bad = [synthetic_candidate(p, rng.choice(failures), rng)[0] for p in pairs]
+    images, labels = _maybe_roundtrip(good + bad, [p.target for p in pairs] * 2, rng, args, roundtrip)
+    n = len(pairs)
+    return [(sw.render(p.source), images[i], images[n + i], p.instruction)
+            for i, p in enumerate(pairs) if labels[i] == 1.0 and labels[n + i] == 0.0]
 
 
 def ranking_groups(pool: dict) -> list[tuple[list[int], list[int]]]:
@@ -217,7 +289,7 @@ def _changed_options(args: dict) -> str:
     defaults = vars(parse_args([]))
     skip = {"base", "adapter", "output_dir", "work_dir", "threads", "device"}
     changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and defaults[k] != v]
-    return "".join(f" --{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, list) else v}"
+    return "".join(f" --{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                    for k, v in changed)
 
 
@@ -234,7 +306,10 @@ def write_card(out: Path, record: dict) -> None:
              f"- candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
              f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
              f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "
-             f"({', '.join(CANDIDATE_KINDS)}), {a['synthetic_fraction']:.0%} of each batch" +
+             f"({', '.join(a['synthetic_kinds'])}), {a['synthetic_fraction']:.0%} of each batch" +
+             (f", {a['vae_roundtrip']:.0%} of them passed through the VAE" if a.get("vae_roundtrip") else "") +
+             (f"; {a['synthetic_ranking']} synthetic (correct, failed) candidates of one edit per step with a "
+              "ranking loss" if a.get("synthetic_ranking") else "") +
              (f"; and {a['ranking_pairs']} (better, worse) seeds of one edit per step with a ranking loss"
               if a.get("ranking_pairs") else ""),
              f"- training: {record['steps']} steps, batch {a['batch_size']}, AdamW {a['lr']}, "
@@ -256,7 +331,7 @@ def main(argv=None) -> dict:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     folder = build_pool(args, "train", args.pool_pairs)
     build_pool(args, "eval", args.eval_pairs)
-    train_pool, eval_pool = load_pool(folder, "train"), load_pool(folder, "eval")
+    train_pool, eval_pool = load_pool(folder, "train", args.pool_pairs), load_pool(folder, "eval", args.eval_pairs)
     groups = ranking_groups(train_pool) if args.ranking_pairs and train_pool["instructions"] else []
 
     from .miniature import build_t5_tokenizer
@@ -265,6 +340,7 @@ def main(argv=None) -> dict:
     tokenizer = build_t5_tokenizer()
     model = ShapesJudgeModel(vocab_size=len(tokenizer), width=args.width, layers=args.layers).to(device)
     judge = MiniJudge(model, tokenizer, device)
+    roundtrip = VAERoundTrip(args.base, device) if args.vae_roundtrip > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     state_path = Path(args.work_dir) / "state.safetensors"
     step, elapsed = 0, 0.0
@@ -279,8 +355,9 @@ def main(argv=None) -> dict:
         for g in opt.param_groups:  # linear warm-up, then cosine to 10%
             progress = step / args.steps
             g["lr"] = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
-        loss = bce_step(model, judge, training_batch(train_pool, args, step), opt,
-                        ranking_batch(train_pool, groups, args, step))
+        loss = judge_step(model, judge, training_batch(train_pool, args, step, roundtrip), opt,
+                          ranking_batch(train_pool, groups, args, step)
+                          + synthetic_ranking_batch(args, step, roundtrip))
         step += 1
         bar.update(1)
         if step % 25 == 0:

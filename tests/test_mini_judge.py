@@ -4,7 +4,7 @@ import random
 import torch
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, bce_step, synthetic_candidate
+from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, judge_step, synthetic_candidate
 
 
 def test_candidates_are_labelled_by_the_parser():
@@ -28,7 +28,7 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
         for kind in ("correct", "copy"):
             img, label = synthetic_candidate(p, kind, rng)
             batch.append((sw.render(p.source), img, p.instruction, label))
-    losses = [bce_step(model, judge, batch, opt) for _ in range(60)]
+    losses = [judge_step(model, judge, batch, opt) for _ in range(60)]
     assert losses[-1] < 0.5 * losses[0]
     model.eval()
     p = pairs[0]
@@ -48,15 +48,21 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
     out, work = tmp_path / "judge", tmp_path / "work"
     argv = ["--output-dir", str(out), "--work-dir", str(work), "--pool-pairs", "2", "--eval-pairs", "2",
             "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1,2", "--steps", "3",
-            "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu", "--ranking-pairs", "2"]
+            "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu", "--ranking-pairs", "2",
+            "--synthetic-kinds", "correct,copy,partial,local_smear", "--vae-roundtrip", "0.5",
+            "--synthetic-ranking", "2"]
     record = train_judge.main(argv)
     assert sorted(p.name for p in (work / "pool").iterdir()) == [
         "eval_00000.safetensors", "eval_00001.safetensors", "train_00000.safetensors", "train_00001.safetensors"]
     pool = train_judge.load_pool(work / "pool", "train")
     assert len(pool["instructions"]) == 2 * 2 * 3  # pairs x seeds x (final + 2 previews)
     assert sorted(set(pool["preview_step"].tolist())) == [0, 1, 2]
+    assert len(train_judge.load_pool(work / "pool", "train", n_pairs=1)["instructions"]) == 2 * 3  # first pair only
     assert 0.0 <= record["evaluation"]["synthetic_agreement"] <= 1.0
     assert (out / "README.md").exists() and (out / "model.safetensors").exists()
+    card = (out / "README.md").read_text()
+    assert "--synthetic-kinds correct,copy,partial,local_smear --vae-roundtrip 0.5" in card
+    assert "50% of them passed through the VAE" in card and "2 synthetic (correct, failed)" in card
     again = train_judge.main(argv + ["--steps", "4"])  # resumes at step 3, reuses the pool
     assert again["steps"] == 4
     monkeypatch.setenv("ICEDIT_MODEL_TOY_JUDGE", str(out))
@@ -108,3 +114,46 @@ def test_ranking_loss_rewards_the_better_candidate_and_the_card_names_the_option
     train_judge.write_card(tmp_path, record)
     card = (tmp_path / "README.md").read_text()
     assert "--steps 100 --ranking-pairs 8`" in card and "8 (better, worse) seeds of one edit" in card
+
+
+def test_local_failures_change_only_the_edited_region():
+    """'partial' and 'local_smear' degrade the target where it differs from the source and nowhere else."""
+    import numpy as np
+
+    from icedit_lib.mini_judge import LOCAL_KINDS
+
+    rng = random.Random(3)
+    for _ in range(10):
+        pair = sw.random_pair(rng, kind="recolor", split="train")
+        source, target = (np.asarray(sw.render(s), np.int16) for s in (pair.source, pair.target))
+        far = np.ones(source.shape[:2], bool)  # pixels more than 2 away from any change
+        changed = np.argwhere(np.any(source != target, axis=-1))
+        for y, x in changed:
+            far[max(0, y - 2): y + 3, max(0, x - 2): x + 3] = False
+        for kind in LOCAL_KINDS:
+            image, label = synthetic_candidate(pair, kind, rng)
+            out = np.asarray(image, np.int16)
+            assert (out[far] == target[far]).all()
+            assert np.abs(out - target).sum() > 0 and label == float(sw.read_scene(image).exact == pair.target)
+
+
+def test_synthetic_ranking_pairs_a_correct_and_a_failed_candidate_of_one_edit():
+    from icedit_lib import train_judge
+
+    args = train_judge.parse_args(["--synthetic-ranking", "8", "--synthetic-kinds", "correct,copy,partial"])
+    batch = train_judge.synthetic_ranking_batch(args, step=5)
+    assert batch and batch == train_judge.synthetic_ranking_batch(args, step=5)  # exact resume
+    for source, better, worse, instruction in batch:
+        assert sw.read_scene(better).exact is not None and sw.read_scene(worse).exact != sw.read_scene(better).exact
+        assert sw.read_scene(source).exact != sw.read_scene(better).exact and instruction
+
+
+def test_synthetic_kinds_are_checked():
+    import pytest
+
+    from icedit_lib import train_judge
+
+    with pytest.raises(SystemExit):
+        train_judge.parse_args(["--synthetic-kinds", "correct,melted"])
+    with pytest.raises(SystemExit):
+        train_judge.parse_args(["--vae-roundtrip", "1.5"])

@@ -150,8 +150,9 @@ def test_widened_fill_starts_as_the_t2i_model():
     assert torch.allclose(fill.x_embedder(torch.cat([x, extra], -1)), t2i.x_embedder(x), atol=1e-6)
 
 
-def test_pretrain_continues_from_an_export(toy_dir, tmp_path):
-    """A new session's checkout has the exported weights but no optimizer state: training continues from them."""
+def test_pretrain_continues_from_an_export(toy_dir, tmp_path, monkeypatch):
+    """A new session's checkout has the exported weights but no optimizer state: training continues from them.
+    Periodic exports (--export-every) skip the last step, whose export follows the loop."""
     import shutil
 
     from diffusers import FluxTransformer2DModel
@@ -162,7 +163,11 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path):
     shutil.copytree(toy_dir, model_dir)
     common = ["--stage", "t2i", "--model-dir", str(model_dir), "--batch-size", "2", "--eval-every", "1000",
               "--eval-n", "1", "--threads", "1", "--warmup", "2"]
-    pretrain_flux.main(common + ["--steps", "2", "--work-dir", str(tmp_path / "a")])
+    exports = []
+    export = pretrain_flux.export
+    monkeypatch.setattr(pretrain_flux, "export", lambda *a: exports.append(a[-1]["step"]) or export(*a))
+    pretrain_flux.main(common + ["--steps", "2", "--work-dir", str(tmp_path / "a"), "--export-every", "1"])
+    assert exports == [1, 2]
     exported = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer_t2i").state_dict()
     rec = pretrain_flux.main(common + ["--steps", "3", "--work-dir", str(tmp_path / "b"), "--continue-from-export",
                                        "--compile"])  # compiled training saves the same keys
