@@ -14,6 +14,11 @@ Two phases, both resumable after a kill:
    over-edits, blurs, noise), AdamW, state every few minutes. With `--ranking-pairs N`, also
    N pairs of seeds of one pool edit (one succeeded, one failed) per step with a ranking loss:
    selection compares seeds of one edit, which a pointwise loss does not teach.
+   Synthetic candidates are unlimited: `--synthetic-kinds` adds failures shaped like the
+   editor's (`partial`, `local_smear`: only the changed region degraded), `--vae-roundtrip P`
+   gives them the VAE's texture (a clean render must not give a correct edit away), and
+   `--synthetic-ranking N` adds N (correct, failed) candidates of one synthetic edit per step
+   to the ranking loss.
 
 Evaluation (written to `training.json` and the model card): on held-out pairs, the share of
 candidate pairs with different parser labels where the judge prefers the successful one,
