@@ -22,6 +22,11 @@ would be pure noise that the transformer must "predict" and the left panel it co
 from would be blurred by noise. FLUX's VAE has a tight posterior; the miniature gets one
 by setting the log-variance half of the encoder's output (`quant_conv`) to the floor of
 diffusers' Gaussian (-30: std 3e-7), so a sample is the mean the decoder reconstructs from.
+
+`--decoder-from FOLDER` fine-tunes only the decoder of a finished VAE (as Stability AI's
+`sd-vae-ft-mse` did for Stable Diffusion): the encoder, its latents and their normalisation
+stay as they are, so transformers trained on those latents keep working and every image they
+generate is decoded by the better decoder.
 """
 from __future__ import annotations
 
@@ -58,6 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-panels", type=int, default=400)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--decoder-from", default=None,
+                   help="a finished VAE folder: train its decoder only (latents and their statistics unchanged)")
     p.add_argument("--finalize-only", action="store_true",
                    help="skip training: measure latent statistics, evaluate and save the saved state's model")
     return p.parse_args(argv)
@@ -89,8 +96,9 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     torch.manual_seed(args.seed)
-    vae = build_vae().to(device).train()
-    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
+    vae = load_for_decoder_training(args.decoder_from) if args.decoder_from else build_vae()
+    vae = vae.to(device).train()
+    opt = torch.optim.AdamW([q for q in vae.parameters() if q.requires_grad], lr=args.lr, weight_decay=0.0)
     work = Path(args.work_dir)
     state_path = work / "state.safetensors"
     log_path = work / "log.jsonl"
@@ -114,9 +122,15 @@ def main(argv=None) -> dict:
         batch = vae_batch(rng, BATCH_KINDS[step % 3], args.batch_size).to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
-        post = vae.encode(batch).latent_dist
-        rec = vae.decode(post.sample(gen)).sample
-        loss = F.mse_loss(rec, batch) + F.l1_loss(rec, batch) + args.kl_weight * post.kl().mean()
+        if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
+            with torch.no_grad():
+                latents = vae.encode(batch).latent_dist.mode()
+            rec = vae.decode(latents).sample
+            loss = F.mse_loss(rec, batch) + F.l1_loss(rec, batch)
+        else:
+            post = vae.encode(batch).latent_dist
+            rec = vae.decode(post.sample(gen)).sample
+            loss = F.mse_loss(rec, batch) + F.l1_loss(rec, batch) + args.kl_weight * post.kl().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -137,6 +151,18 @@ def main(argv=None) -> dict:
     return finalize(vae.eval(), args, time.time() - t0, device)
 
 
+def load_for_decoder_training(folder: str):
+    """A finished VAE with everything but the decoder (and its input conv) frozen."""
+    from diffusers import AutoencoderKL
+
+    if not (Path(folder) / "config.json").exists():
+        raise SystemExit(f"--decoder-from: {folder} holds no AutoencoderKL (config.json)")
+    vae = AutoencoderKL.from_pretrained(folder, use_safetensors=True)
+    for name, param in vae.named_parameters():
+        param.requires_grad_(name.startswith(("decoder.", "post_quant_conv.")))
+    return vae
+
+
 def make_posterior_deterministic(vae) -> None:
     """Log-variance of every latent channel -> -30 (std 3e-7), for any input: `sample()` = `mode()`."""
     channels = vae.config.latent_channels
@@ -148,9 +174,12 @@ def make_posterior_deterministic(vae) -> None:
 def finalize(vae, args, wall_s: float, device) -> dict:
     """Set FLUX's latent normalisation from data (latents as sampled in training), make the
     posterior deterministic, evaluate, save model and card."""
-    mean, std = latent_statistics(vae, device=device)
-    vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
-    make_posterior_deterministic(vae)
+    if args.decoder_from:  # the encoder, its latents and their normalisation are the old VAE's
+        mean, std = vae.config.shift_factor, 1.0 / vae.config.scaling_factor
+    else:
+        mean, std = latent_statistics(vae, device=device)
+        vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
+        make_posterior_deterministic(vae)
     ev = evaluate_vae(vae, args.eval_panels, device=device)
     out = Path(args.output_dir)
     vae.save_pretrained(out, safe_serialization=True)

@@ -58,6 +58,23 @@ def test_train_vae_smoke_and_exact_resume(tmp_path):
     assert all(torch.isfinite(v).all() for v in resumed.values() if v.is_floating_point())
 
 
+def test_decoder_finetuning_keeps_the_encoder_and_its_latent_statistics(tmp_path):
+    """--decoder-from: the decoder learns, the encoder (and so every latent a transformer saw) does not."""
+    from diffusers import AutoencoderKL
+
+    train_vae.main(vae_args(tmp_path, 2))
+    base = tmp_path / "out_work"
+    record = train_vae.main(vae_args(tmp_path, 3, work="dec") + ["--decoder-from", str(base), "--lr", "1e-2"])
+    old, new = AutoencoderKL.from_pretrained(base), AutoencoderKL.from_pretrained(tmp_path / "out_dec")
+    assert (new.config.shift_factor, new.config.scaling_factor) == (old.config.shift_factor, old.config.scaling_factor)
+    old_w, new_w = old.state_dict(), new.state_dict()
+    changed = {k for k in old_w if not torch.equal(old_w[k], new_w[k])}
+    assert changed and all(k.startswith(("decoder.", "post_quant_conv.")) for k in changed)
+    assert record["args"]["decoder_from"] == str(base)
+    with pytest.raises(SystemExit, match="holds no AutoencoderKL"):
+        train_vae.main(vae_args(tmp_path, 1, work="bad") + ["--decoder-from", str(tmp_path / "missing")])
+
+
 def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     """Both pretraining stages run for a few steps on the real script and export in the layout."""
     import shutil
