@@ -102,7 +102,7 @@ def pool_chunk(editor, split: str, first: int, count: int, args) -> tuple[dict, 
     sources, candidates, labels, steps, instructions, pair_ids = [], [], [], [], [], []
     for index in range(first, first + count):
         rng = random.Random(f"{args.seed}-{split}-{index}")
-        pair = sw.random_pair(rng, split=split)
+        pair = sw.random_pair(rng, split=split)  # = pool_pair(args.seed, split, index); rng goes on to the seeds
         source = sw.render(pair.source)
         seeds = [rng.randrange(2 ** 31) for _ in range(args.pool_seeds)]
         finals, previews = editor.edit_with_previews(source, pair.instruction, seeds, steps=args.edit_steps,
@@ -250,9 +250,14 @@ def ranking_batch(pool: dict, groups: list, args, step: int) -> list[tuple]:
     return batch
 
 
-def pool_agreement(judge: MiniJudge, pool: dict) -> dict:
+def pool_pair(seed: int, split: str, index: int) -> sw.EditPair:
+    """The edit pair behind a pool row (`pool["pair"]`), regenerated from its seed as `pool_chunk` drew it."""
+    return sw.random_pair(random.Random(f"{seed}-{split}-{index}"), split=split)
+
+
+def _within_edit_agreement(pool: dict, score) -> dict:
     """Per preview step: over candidate pairs of one edit whose finished parser labels differ,
-    the share where the judge prefers the successful one (0.5 is chance)."""
+    the share where `score(pair_index, rows)` ranks the successful one higher (0.5 is chance)."""
     out = {}
     if not pool["instructions"]:
         return out
@@ -264,16 +269,34 @@ def pool_agreement(judge: MiniJudge, pool: dict) -> dict:
             bad = [r for r in rows if pool["label"][r] == 0]
             if not good or not bad:
                 continue
-            src = _pil(pool["source"][rows[0]])
-            probs = judge.success_probability(src, [_pil(pool["candidate"][r]) for r in rows],
-                                              pool["instructions"][rows[0]])
-            p = dict(zip(rows, probs))
+            p = dict(zip(rows, score(pid, rows)))
             for g in good:
                 for b in bad:
                     hits += (p[g] > p[b]) + 0.5 * (p[g] == p[b])
                     total += 1
         out["final" if m == FINAL else f"step_{m}"] = {"agreement": hits / total if total else None, "pairs": total}
     return out
+
+
+def pool_agreement(judge: MiniJudge, pool: dict) -> dict:
+    """The judge's within-edit agreement with the parser, per preview step."""
+    def score(pid, rows):
+        return judge.success_probability(_pil(pool["source"][rows[0]]), [_pil(pool["candidate"][r]) for r in rows],
+                                         pool["instructions"][rows[0]])
+    return _within_edit_agreement(pool, score)
+
+
+def target_distance_agreement(pool: dict, seed: int, split: str) -> dict:
+    """An upper-bound reference, never a judge: the same agreement for a scorer that sees the
+    *target* (minus the mean absolute pixel distance of the candidate to the target's render).
+    How much an x0 preview after m steps tells about the finished edit, at best."""
+    targets = {}
+
+    def score(pid, rows):
+        if pid not in targets:
+            targets[pid] = torch.from_numpy(np.asarray(sw.render(pool_pair(seed, split, pid).target), np.float32))
+        return [-(pool["candidate"][r].float() - targets[pid]).abs().mean().item() for r in rows]
+    return _within_edit_agreement(pool, score)
 
 
 def synthetic_agreement(judge: MiniJudge, n: int = 200, seed: int = 777) -> float:
@@ -322,10 +345,16 @@ def write_card(out: Path, record: dict) -> None:
              f"- held-out agreement with the parser (synthetic correct-vs-failure pairs): "
              f"{ev['synthetic_agreement']:.3f}", "",
              "Held-out agreement on the editor's own candidates (pairs of seeds of one edit whose finished "
-             "results differ in success; 0.5 is chance):", "", "| candidates | agreement | pairs |", "|---|---|---|"]
+             "results differ in success; 0.5 is chance). The last column is a reference, not a judge: a scorer "
+             "that sees the target (pixel distance to its render), how much the candidates tell at best:", "",
+             "| candidates | agreement | pairs | target-distance reference |", "|---|---|---|---|"]
+
+    def rounded(value):
+        return value if value is None else round(value, 3)
+    bound = ev.get("target_distance", {})
     for k, v in ev["pool"].items():
-        lines.append(f"| {k} | {v['agreement'] if v['agreement'] is None else round(v['agreement'], 3)} "
-                     f"| {v['pairs']} |")
+        lines.append(f"| {k} | {rounded(v['agreement'])} | {v['pairs']} | "
+                     f"{rounded(bound[k]['agreement']) if k in bound else '-'} |")
     atomic_write_text(out / "README.md", "\n".join(lines) + "\n")
 
 
@@ -375,7 +404,8 @@ def main(argv=None) -> dict:
     record = {"steps": step, "wall_s": round(time.time() - t0, 1), "device": device,
               "threads": torch.get_num_threads(), "args": vars(args),
               "evaluation": {"synthetic_agreement": synthetic_agreement(judge),
-                             "pool": pool_agreement(judge, eval_pool)}}
+                             "pool": pool_agreement(judge, eval_pool),
+                             "target_distance": target_distance_agreement(eval_pool, args.seed, "eval")}}
     out = Path(args.output_dir)
     judge.save(out)
     atomic_write_text(out / "training.json", json.dumps(record, indent=2))
