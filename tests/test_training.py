@@ -568,3 +568,20 @@ def test_atomic_writes_leave_readable_results_and_keep_the_old_on_failure(tmp_pa
             raise RuntimeError("killed")
     assert (tmp_path / "model" / "weights.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "record.json"]
+
+
+def test_edge_weighted_reconstruction_loss():
+    """Weight 0 is the plain MSE + L1; a weight moves the loss towards the errors at color edges."""
+    import torch.nn.functional as F
+
+    image = -torch.ones(1, 3, 6, 6)
+    image[..., 2:4, 2:4] = 1.0  # a 2 x 2 square: its 4 pixels and their 8 outer neighbours are edges
+    assert int(train_vae.edge_mask(image).sum()) == 12
+    rec = image.clone()
+    rec[..., 0, 0] += 0.5  # an error far from the edge
+    plain = train_vae.reconstruction_loss(rec, image)
+    assert torch.isclose(plain, F.mse_loss(rec, image) + F.l1_loss(rec, image))
+    assert train_vae.reconstruction_loss(rec, image, edge_weight=10.0) < plain
+    rec = image.clone()
+    rec[..., 2, 2] -= 0.5  # the same error on an edge
+    assert train_vae.reconstruction_loss(rec, image, edge_weight=10.0) > plain
