@@ -100,14 +100,15 @@ class OracleJudge(PairwiseJudge):
         self.target = target_scene
         self.target_image = sw.to_unit_array(sw.render(target_scene))
 
-    def _quality(self, image: Image.Image) -> float:
+    def quality(self, image: Image.Image) -> float:
+        """1 + (minus the mean pixel distance to the target) if the image parses to the target, else that distance."""
         sw = self.sw
         panel = image if image.size == (sw.PANEL, sw.PANEL) else image.resize((sw.PANEL, sw.PANEL), Image.BICUBIC)
         ok = sw.read_scene(panel).exact == self.target
         return float(ok) - float(abs(sw.to_unit_array(panel) - self.target_image).mean())
 
     def p_first(self, source, first, second, instruction) -> float:
-        return 1.0 / (1.0 + math.exp(-50.0 * (self._quality(first) - self._quality(second))))
+        return 1.0 / (1.0 + math.exp(-50.0 * (self.quality(first) - self.quality(second))))
 
 
 class RandomJudge(PairwiseJudge):

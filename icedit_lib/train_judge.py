@@ -286,16 +286,17 @@ def pool_agreement(judge: MiniJudge, pool: dict) -> dict:
     return _within_edit_agreement(pool, score)
 
 
-def target_distance_agreement(pool: dict, seed: int, split: str) -> dict:
-    """An upper-bound reference, never a judge: the same agreement for a scorer that sees the
-    *target* (minus the mean absolute pixel distance of the candidate to the target's render).
-    How much an x0 preview after m steps tells about the finished edit, at best."""
-    targets = {}
+def oracle_agreement(pool: dict, seed: int, split: str) -> dict:
+    """An upper-bound reference, never a judge: the same agreement for `judge.OracleJudge`, which
+    knows the target (the parser's reading of the candidate, then its pixel distance to the
+    target's render). How much an x0 preview after m steps tells about the finished edit, at best."""
+    from .judge import OracleJudge
+
+    oracles = {}
 
     def score(pid, rows):
-        if pid not in targets:
-            targets[pid] = torch.from_numpy(np.asarray(sw.render(pool_pair(seed, split, pid).target), np.float32))
-        return [-(pool["candidate"][r].float() - targets[pid]).abs().mean().item() for r in rows]
+        oracle = oracles.setdefault(pid, OracleJudge(pool_pair(seed, split, pid).target))
+        return [oracle.quality(_pil(pool["candidate"][r])) for r in rows]
     return _within_edit_agreement(pool, score)
 
 
@@ -345,13 +346,13 @@ def write_card(out: Path, record: dict) -> None:
              f"- held-out agreement with the parser (synthetic correct-vs-failure pairs): "
              f"{ev['synthetic_agreement']:.3f}", "",
              "Held-out agreement on the editor's own candidates (pairs of seeds of one edit whose finished "
-             "results differ in success; 0.5 is chance). The last column is a reference, not a judge: a scorer "
-             "that sees the target (pixel distance to its render), how much the candidates tell at best:", "",
-             "| candidates | agreement | pairs | target-distance reference |", "|---|---|---|---|"]
+             "results differ in success; 0.5 is chance). The last column is a reference, not a judge: the oracle "
+             "that knows the target (`judge.OracleJudge`), how much the candidates tell at best:", "",
+             "| candidates | agreement | pairs | oracle reference |", "|---|---|---|---|"]
 
     def rounded(value):
         return value if value is None else round(value, 3)
-    bound = ev.get("target_distance", {})
+    bound = ev.get("oracle", {})
     for k, v in ev["pool"].items():
         lines.append(f"| {k} | {rounded(v['agreement'])} | {v['pairs']} | "
                      f"{rounded(bound[k]['agreement']) if k in bound else '-'} |")
@@ -405,7 +406,7 @@ def main(argv=None) -> dict:
               "threads": torch.get_num_threads(), "args": vars(args),
               "evaluation": {"synthetic_agreement": synthetic_agreement(judge),
                              "pool": pool_agreement(judge, eval_pool),
-                             "target_distance": target_distance_agreement(eval_pool, args.seed, "eval")}}
+                             "oracle": oracle_agreement(eval_pool, args.seed, "eval")}}
     out = Path(args.output_dir)
     judge.save(out)
     atomic_write_text(out / "training.json", json.dumps(record, indent=2))

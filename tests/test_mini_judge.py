@@ -159,7 +159,7 @@ def test_synthetic_kinds_are_checked():
         train_judge.parse_args(["--vae-roundtrip", "1.5"])
 
 
-def test_target_distance_reference_ranks_candidates_by_their_distance_to_the_target():
+def test_oracle_reference_ranks_candidates_by_the_target():
     """Rows of pool edit 0: the target's render (succeeded) against the source (failed), and the reverse labels."""
     import numpy as np
 
@@ -170,5 +170,5 @@ def test_target_distance_reference_ranks_candidates_by_their_distance_to_the_tar
     pool = {"pair": torch.tensor([0, 0, 0, 0]), "preview_step": torch.tensor([0, 0, 4, 4]),
             "label": torch.tensor([1.0, 0.0, 0.0, 1.0]), "source": torch.stack([source] * 4),
             "candidate": torch.stack([target, source, target, source]), "instructions": [pair.instruction] * 4}
-    out = train_judge.target_distance_agreement(pool, 0, "eval")
+    out = train_judge.oracle_agreement(pool, 0, "eval")
     assert out == {"final": {"agreement": 1.0, "pairs": 1}, "step_4": {"agreement": 0.0, "pairs": 1}}
