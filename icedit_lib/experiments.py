@@ -18,8 +18,9 @@ loss on all tokens against the right half only. Each ablation adapter is trained
 one is reused), then every configuration is evaluated on the same held-out suite.
 
 `scaling` (paper section 3.3, Table 5): success against NFE for one seed, a random one of
-M, the judge's best of M finished images, early filter for every (M, m), and the oracle
-best of M (an upper bound: it reads the answer with the parser). Every row of the suite is
+M, the judge's best of M finished images, early filter for every (M, m), and two upper bounds
+that read the answer with the parser: the oracle best of M finished images, and the early
+filter with the oracle (`judge.OracleJudge`) as the judge of the previews. Every row of the suite is
 run once with the largest M in one batched call that keeps the x0 previews after each m
 (`ICEditor.edit_with_previews`); each strategy is then replayed on that seed bank. This is
 exact for early filter: the previews are those of a stopped run, and the winner's final
@@ -201,8 +202,10 @@ def seed_bank(editor, rows: list[dict], num_seeds: int, filter_steps: tuple[int,
 
 
 def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_steps: tuple[int, ...], steps: int,
-                      strategy: str = "sequential", seed: int = 0) -> list[dict]:
-    """Success and NFE of every strategy on the seed bank (see the module docstring)."""
+                      strategy: str = "sequential", seed: int = 0, oracle=None) -> list[dict]:
+    """Success and NFE of every strategy on the seed bank (see the module docstring). With `oracle`
+    (suite row -> a judge that knows the row's target), also the early filter with that oracle
+    reading the previews: the most any judge of previews after m steps could reach."""
     from .judge import select
 
     rng = random.Random(seed)
@@ -224,6 +227,11 @@ def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_st
                                         strategy).index] for b in bank]
             rows.append({"method": "early filter (judge)", "M": size, "m": m, "nfe": size * m + steps - m,
                          "success": sum(hits) / n})
+            if oracle is not None:
+                hits = [b["success"][select(oracle(b["row"]), b["source"], b["previews"][m][:size],
+                                            b["row"]["instruction"], strategy).index] for b in bank]
+                rows.append({"method": "early filter (oracle, upper bound)", "M": size, "m": m,
+                             "nfe": size * m + steps - m, "success": sum(hits) / n})
     return rows
 
 
@@ -286,6 +294,7 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     from .cli import load_suite
     from .editor import ICEditor
     from .evaluation import scoring_rows
+    from .judge import OracleJudge
     from .registry import load_judge
 
     out = Path(out_dir)
@@ -294,7 +303,8 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     editor.pipe.set_progress_bar_config(disable=True)
     the_judge = load_judge(judge, device=device)
     bank = seed_bank(editor, rows, max(sizes), filter_steps, steps, seed)
-    table = replay_strategies(bank, the_judge, sizes, filter_steps, steps, strategy, seed)
+    table = replay_strategies(bank, the_judge, sizes, filter_steps, steps, strategy, seed,
+                              oracle=lambda row: OracleJudge(row["target"]))
     accuracy = judge_accuracy(bank, the_judge, filter_steps)
     title = f"Inference-time scaling: {base} + {adapter}, judge {judge} ({n} held-out edits, {steps} steps)"
     lines = [f"**{title}**", "", "| method | M | m | NFE | success |", "|---|---|---|---|---|"]

@@ -86,6 +86,7 @@ def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp
     early = {(r["M"], r["m"]): r for r in table if r["method"] == "early filter (judge)"}
     assert set(early) == {(M, m) for M in (2, 4, 6, 8) for m in (1, 2, 4, 6, 10)}
     assert early[(6, 4)]["nfe"] == 6 * 4 + 12 - 4  # the winner resumes: M m + n - m
+    assert {(r["M"], r["m"]) for r in table if r["method"] == "early filter (oracle, upper bound)"} == set(early)
     for M in (2, 4, 6, 8):
         oracle = next(r for r in table if r["method"].startswith("oracle") and r["M"] == M)["success"]
         assert all(r["success"] <= oracle for r in table if r["M"] == M)
@@ -108,6 +109,28 @@ def test_replay_with_a_first_choice_judge_equals_the_single_seed():
     assert single == 0.5
     assert next(r for r in rows if r["method"] == "early filter (judge)")["success"] == single
     assert next(r for r in rows if r["method"].startswith("oracle"))["success"] == 1.0
+    assert not any("oracle, upper bound" in r["method"] for r in rows)  # only when an oracle is given
+
+
+def test_replay_with_an_oracle_adds_its_early_filter_rows():
+    """An oracle that reads the previews (ints: higher is closer to the target) picks the best preview."""
+    from icedit_lib.experiments import replay_strategies
+    from icedit_lib.judge import PairwiseJudge
+
+    class First(PairwiseJudge):
+        def p_first(self, source, first, second, instruction):
+            return 1.0
+
+    class Higher(PairwiseJudge):
+        def p_first(self, source, first, second, instruction):
+            return float(first > second)
+
+    bank = [{"row": {"instruction": "x"}, "source": None, "finals": [None] * 4,
+             "previews": {2: [0, 3, 1, 2], 4: [0, 1, 2, 3]}, "success": [False, True, False, False]}]
+    rows = replay_strategies(bank, First(), sizes=(4,), filter_steps=(2, 4), steps=10, oracle=lambda row: Higher())
+    oracle = {r["m"]: r for r in rows if r["method"] == "early filter (oracle, upper bound)"}
+    assert oracle[2]["success"] == 1.0 and oracle[4]["success"] == 0.0  # seed 1 leads at step 2, seed 3 at 4
+    assert oracle[2]["nfe"] == 4 * 2 + 10 - 2
 
 
 def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():
