@@ -101,7 +101,7 @@ class OracleJudge(PairwiseJudge):
         self.target_image = sw.to_unit_array(sw.render(target_scene))
 
     def quality(self, image: Image.Image) -> float:
-        """1 + (minus the mean pixel distance to the target) if the image parses to the target, else that distance."""
+        """1 if the image parses to the target, minus its mean pixel distance to the target's render."""
         sw = self.sw
         panel = image if image.size == (sw.PANEL, sw.PANEL) else image.resize((sw.PANEL, sw.PANEL), Image.BICUBIC)
         ok = sw.read_scene(panel).exact == self.target

@@ -190,7 +190,7 @@ def ranking_loss(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]
 
 
 def judge_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt,
-             ranking: list[tuple] = ()) -> float:
+               ranking: list[tuple] = ()) -> float:
     """One optimisation step on (source, candidate, instruction, label) tuples, plus, for `ranking`
     (source, better, worse, instruction) tuples, a Bradley-Terry loss on the logit difference: the
     pointwise loss can be lowered by learning which edits are easy, the ranking loss only by telling

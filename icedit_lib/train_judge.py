@@ -102,7 +102,7 @@ def pool_chunk(editor, split: str, first: int, count: int, args) -> tuple[dict, 
     sources, candidates, labels, steps, instructions, pair_ids = [], [], [], [], [], []
     for index in range(first, first + count):
         rng = random.Random(f"{args.seed}-{split}-{index}")
-        pair = sw.random_pair(rng, split=split)  # = pool_pair(args.seed, split, index); rng goes on to the seeds
+        pair = sw.random_pair(rng, split=split)  # what pool_pair() regenerates; this rng then draws the seeds
         source = sw.render(pair.source)
         seeds = [rng.randrange(2 ** 31) for _ in range(args.pool_seeds)]
         finals, previews = editor.edit_with_previews(source, pair.instruction, seeds, steps=args.edit_steps,
