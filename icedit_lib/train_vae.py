@@ -63,13 +63,24 @@ def parse_args(argv=None):
     p.add_argument("--eval-panels", type=int, default=400)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--kind-weights", default="1,1,1",
+                   help="steps of single panels, diptychs and right-half-masked diptychs in each cycle "
+                        "(diptych halves are what fails most)")
     p.add_argument("--edge-weight", type=float, default=0.0,
                    help="extra loss weight on pixels at a color edge (thin outlines are what the VAE loses first)")
     p.add_argument("--decoder-from", default=None,
                    help="a finished VAE folder: train its decoder only (latents and their statistics unchanged)")
     p.add_argument("--finalize-only", action="store_true",
                    help="skip training: measure latent statistics, evaluate and save the saved state's model")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        weights = [int(w) for w in args.kind_weights.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) != len(BATCH_KINDS) or min(weights) < 0 or sum(weights) == 0:
+        p.error(f"--kind-weights: three non-negative integers for {', '.join(BATCH_KINDS)}, e.g. 1,2,1")
+    args.kind_cycle = [kind for kind, w in zip(BATCH_KINDS, weights) for _ in range(w)]
+    return args
 
 
 def lr_at(step: int, args) -> float:
@@ -142,7 +153,7 @@ def main(argv=None) -> dict:
     bar = tqdm(total=args.steps, initial=step, desc="vae", dynamic_ncols=True)
     while step < args.steps:
         rng, gen = step_rng(args.seed, step)
-        batch = vae_batch(rng, BATCH_KINDS[step % 3], args.batch_size).to(device)
+        batch = vae_batch(rng, args.kind_cycle[step % len(args.kind_cycle)], args.batch_size).to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean

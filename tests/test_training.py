@@ -585,3 +585,11 @@ def test_edge_weighted_reconstruction_loss():
     rec = image.clone()
     rec[..., 2, 2] -= 0.5  # the same error on an edge
     assert train_vae.reconstruction_loss(rec, image, edge_weight=10.0) > plain
+
+
+def test_vae_kind_weights_make_the_cycle_of_batch_kinds():
+    assert train_vae.parse_args([]).kind_cycle == ["panel", "diptych", "masked"]  # the shipped VAE's cycle
+    assert train_vae.parse_args(["--kind-weights", "1,2,1"]).kind_cycle == ["panel", "diptych", "diptych", "masked"]
+    for bad in ("1,2", "0,0,0", "a,b,c", "1,-1,1"):
+        with pytest.raises(SystemExit):
+            train_vae.parse_args(["--kind-weights", bad])
