@@ -65,10 +65,11 @@ TARGETS = {"vae": ("exact_all", 0.995, "at least 99.5% of reconstructions parse 
            "fill": ("fill_one_change", 0.85, "at least 85% on descriptive one-change diptych inpainting")}
 NOTES = {"vae": "The single panels that fail at the last evaluation are all outline-style scenes on gray: thin "
                 "outlines are what a 4x, 16-channel latent blurs first. Diptych halves fail more often than "
-                "single panels (probably because the convolutions see across the seam). More steps kept helping (97.6% at 20000, 98.2% at 26000 "
-                "steps). Fine-tuning only the decoder (latents unchanged; `train_vae --decoder-from`, then with "
-                "`--edge-weight 4`, then 8) reached 99.2% exact (every single panel; 10 of 800 diptych halves fail) and "
-                "42.5 dB in 22000 more steps (`results/vae_decoder`), not shipped until it meets the target. The posterior is "
+                "single panels (probably because the convolutions see across the seam). More steps kept helping "
+                "(97.6% at 20000, 98.2% at 26000 steps). Fine-tuning only the decoder (latents unchanged; "
+                "`train_vae --decoder-from`, then with `--edge-weight 4`, then 8) reached 99.2% exact (every "
+                "single panel; 10 of 800 diptych halves fail) and 42.5 dB in 22000 more steps "
+                "(`results/vae_decoder`), not shipped until it meets the target. The posterior is "
                 "made deterministic at export (see `train_vae`): trained this way the VAE uses 2 of its 16 "
                 "channels and left the other 14 at the N(0, 1) prior, so sampled latents were mostly noise.",
          "t2i": "Still improving when stopped (0% exact up to 6000 steps, 11% at 16000; cells and background are "
