@@ -183,21 +183,23 @@ class VAERoundTrip:
         return to_pil(self.vae.decode(self.vae.encode(x).latent_dist.mode()).sample)
 
 
-def _maybe_roundtrip(images: list[Image.Image], targets: list[sw.Scene], rng: random.Random, args,
+def _maybe_roundtrip(candidates: list[tuple[Image.Image, float]], targets: list[sw.Scene], rng: random.Random, args,
                      roundtrip) -> tuple[list[Image.Image], list[float]]:
-    """Round-trip each image with probability --vae-roundtrip; labels re-read by the parser."""
+    """Round-trip each (image, label) with probability --vae-roundtrip; a round-tripped image's label
+    is re-read by the parser, the others keep theirs."""
+    images, labels = [im for im, _ in candidates], [label for _, label in candidates]
     chosen = [i for i in range(len(images)) if roundtrip is not None and rng.random() < args.vae_roundtrip]
-    images = list(images)
     if chosen:
         for i, image in zip(chosen, roundtrip([images[i] for i in chosen])):
             images[i] = image
-    return images, [float(sw.read_scene(im).exact == t) for im, t in zip(images, targets)]
+            labels[i] = float(sw.read_scene(image).exact == targets[i])
+    return images, labels
 
 
 def training_batch(pool: dict, args, step: int, roundtrip=None) -> list[tuple]:
     """(source, candidate, instruction, label) tuples, a function of (seed, step) for exact resume."""
     rng, _ = step_rng(args.seed, step)
-    batch, synthetic = [], []
+    batch, pairs, synthetic = [], [], []
     n_pool = len(pool["instructions"])
     for _ in range(args.batch_size):
         if n_pool and rng.random() >= args.synthetic_fraction:
@@ -206,12 +208,10 @@ def training_batch(pool: dict, args, step: int, roundtrip=None) -> list[tuple]:
                           float(pool["label"][i])))
         else:
             pair = sw.random_pair(rng, split="train")
-            image, _ = synthetic_candidate(pair, rng.choice(args.synthetic_kinds), rng)
-            synthetic.append((pair, image))
-    images, labels = _maybe_roundtrip([im for _, im in synthetic], [p.target for p, _ in synthetic], rng, args,
-                                      roundtrip)
-    return batch + [(sw.render(p.source), im, p.instruction, label)
-                    for (p, _), im, label in zip(synthetic, images, labels)]
+            pairs.append(pair)
+            synthetic.append(synthetic_candidate(pair, rng.choice(args.synthetic_kinds), rng))
+    images, labels = _maybe_roundtrip(synthetic, [p.target for p in pairs], rng, args, roundtrip)
+    return batch + [(sw.render(p.source), im, p.instruction, label) for p, im, label in zip(pairs, images, labels)]
 
 
 def synthetic_ranking_batch(args, step: int, roundtrip=None) -> list[tuple]:
@@ -221,8 +221,8 @@ def synthetic_ranking_batch(args, step: int, roundtrip=None) -> list[tuple]:
     rng, _ = step_rng(args.seed + 2, step)
     failures = [k for k in args.synthetic_kinds if k != "correct"] or ["copy"]
     pairs = [sw.random_pair(rng, split="train") for _ in range(args.synthetic_ranking)]
-    good = [sw.render(p.target) for p in pairs]
-    bad = [synthetic_candidate(p, rng.choice(failures), rng)[0] for p in pairs]
+    good = [synthetic_candidate(p, "correct", rng) for p in pairs]  # draws nothing from rng
+    bad = [synthetic_candidate(p, rng.choice(failures), rng) for p in pairs]
     images, labels = _maybe_roundtrip(good + bad, [p.target for p in pairs] * 2, rng, args, roundtrip)
     n = len(pairs)
     return [(sw.render(p.source), images[i], images[n + i], p.instruction)
