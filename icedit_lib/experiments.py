@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 
 from .checkpoints import atomic_path, atomic_write_text
 from .evaluation import evaluate_suite, paired_comparison
+from .judge import seed_pair_agreement
 from .shapesworld import EDIT_TYPES
 from .suites import make_suite
 
@@ -245,12 +246,9 @@ def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> di
         hits = total = 0
         for b in bank:
             images = b["finals"] if m == "final" else b["previews"][m]
-            good = [i for i, ok in enumerate(b["success"]) if ok]
-            bad = [i for i, ok in enumerate(b["success"]) if not ok]
-            for g in good:
-                for w in bad:
-                    hits += judge.prefer(b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5
-                    total += 1
+            h, t = seed_pair_agreement(b["success"], lambda g, w: judge.prefer(
+                b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5)
+            hits, total = hits + h, total + t
         out[str(m)] = {"accuracy": hits / total if total else None, "pairs": total, "edits": mixed}
     return out
 

@@ -89,6 +89,15 @@ def select(judge: PairwiseJudge, source, candidates: list[Image.Image], instruct
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
 
 
+def seed_pair_agreement(successes: list, beats) -> tuple[float, int]:
+    """How a judge ranks the seeds of one edit: over every pair (successful seed g, failed seed b),
+    the sum of `beats(g, b)` (1 when the judge puts g first, 0.5 for a tie) and the number of pairs.
+    Only edits whose seeds differ in success say anything about choosing among seeds (section 3.3)."""
+    good = [i for i, ok in enumerate(successes) if ok]
+    bad = [i for i, ok in enumerate(successes) if not ok]
+    return sum(beats(g, b) for g in good for b in bad), len(good) * len(bad)
+
+
 class OracleJudge(PairwiseJudge):
     """Upper bound only: knows the target scene. Prefers the candidate that parses to it,
     then the one closer to the rendered target in L1."""

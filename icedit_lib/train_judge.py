@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from . import shapesworld as sw
 from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
 from .corpus import to_pil, to_tensor
+from .judge import seed_pair_agreement
 from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_step,
                          synthetic_candidate)
 
@@ -257,7 +258,8 @@ def pool_pair(seed: int, split: str, index: int) -> sw.EditPair:
 
 def _within_edit_agreement(pool: dict, score) -> dict:
     """Per preview step: over candidate pairs of one edit whose finished parser labels differ,
-    the share where `score(pair_index, rows)` ranks the successful one higher (0.5 is chance)."""
+    the share where `score(pair_index, rows)` ranks the successful one higher (ties count half;
+    0.5 is chance)."""
     out = {}
     if not pool["instructions"]:
         return out
@@ -265,15 +267,12 @@ def _within_edit_agreement(pool: dict, score) -> dict:
         hits = total = 0
         for pid in sorted(set(pool["pair"].tolist())):
             rows = ((pool["pair"] == pid) & (pool["preview_step"] == m)).nonzero().flatten().tolist()
-            good = [r for r in rows if pool["label"][r] == 1]
-            bad = [r for r in rows if pool["label"][r] == 0]
-            if not good or not bad:
-                continue
-            p = dict(zip(rows, score(pid, rows)))
-            for g in good:
-                for b in bad:
-                    hits += (p[g] > p[b]) + 0.5 * (p[g] == p[b])
-                    total += 1
+            successes = [pool["label"][r] == 1 for r in rows]
+            if all(successes) or not any(successes):
+                continue  # no mixed seeds: nothing to rank, and no judge call
+            p = score(pid, rows)
+            h, t = seed_pair_agreement(successes, lambda g, b: (p[g] > p[b]) + 0.5 * (p[g] == p[b]))
+            hits, total = hits + h, total + t
         out["final" if m == FINAL else f"step_{m}"] = {"agreement": hits / total if total else None, "pairs": total}
     return out
 

@@ -150,3 +150,13 @@ def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():
                               ([False, False, False], [0, 1, 2]))]  # no pair: none does
     acc = judge_accuracy(bank, ByLabel(), filter_steps=(1,))
     assert acc["1"] == acc["final"] == {"accuracy": 0.75, "pairs": 4, "edits": 2}
+
+
+def test_seed_pair_agreement_pairs_each_success_with_each_failure_and_counts_ties_half():
+    from icedit_lib.judge import seed_pair_agreement
+
+    score = [0.9, 0.2, 0.2, 0.5]  # seeds 0 and 2 succeed; seed 2 ties failed seed 1 and loses to seed 3
+    hits, pairs = seed_pair_agreement([True, False, True, False],
+                                      lambda g, b: (score[g] > score[b]) + 0.5 * (score[g] == score[b]))
+    assert (hits, pairs) == (2.5, 4)
+    assert seed_pair_agreement([True, True], lambda g, b: 1) == (0, 0)
