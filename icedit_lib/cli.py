@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paired-with", metavar="DIR",
                    help="fill: an earlier run's --out-dir on the same pairs (another checkpoint): compare pair by "
                         "pair (edits only one run gets right, exact sign test)")
+    p.add_argument("--into-record", metavar="JSON",
+                   help="t2i, fill: also make these metrics the evaluation of this training record (e.g. "
+                        "data/models/toy/training_fill.json after the VAE's decoder changed); the old one is kept")
+    p.add_argument("--reason", default="", help="with --into-record: why the unchanged weights are evaluated again")
     p = sub.add_parser("edit", help="edit one image with an instruction")
     p.add_argument("--image", required=True)
     p.add_argument("--instruction", required=True)
@@ -322,7 +326,7 @@ def cmd_eval_pretrained(args) -> None:
     from .pretrain_eval import run
 
     metrics = run(args.part, args.out_dir, args.n, args.base, args.device, args.pooled_from_copy, args.steps,
-                  args.paired_with)
+                  args.paired_with, args.into_record, args.reason)
     print(json.dumps({k: v for k, v in metrics.items() if k != "pairs"}, indent=2))
 
 

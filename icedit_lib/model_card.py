@@ -159,11 +159,17 @@ def write_card(model_dir: str | Path, speed_record: Path = SPEED_RECORD) -> Path
         steps = rec.get("steps", rec.get("step"))
         target = rec.get("args", {}).get("steps", steps)
         status = "complete" if steps == target else f"**in progress: {steps} of {target} steps**"
+        wall_s, steps_text = rec.get("wall_s", 0), str(steps)
+        if "decoder_from" in rec:  # a decoder fine-tuned on a finished VAE (`train_vae --decoder-from`)
+            wall_s += rec["decoder_from"].get("wall_s", 0)
+            steps_text = f"{rec['decoder_from']['steps']} (whole VAE), then {steps} decoder-only"
         lines += [f"- data: {data}",
-                  f"- steps: {steps} ({status}); wall time {rec.get('wall_s', 0) / 60:.0f} min {_where(rec)}",
+                  f"- steps: {steps_text} ({status}); wall time {wall_s / 60:.0f} min {_where(rec)}",
                   f"- commands: `{command}); each resumes after a kill, and a new checkout without "
                   "`checkpoints/` continues with `--continue-from-export`" if name != "vae" else f"- commands: `{command}",
                   f"- evaluation: {_fmt(rec.get('evaluation'))}"]
+        lines += [f"- evaluated again ({again['reason']}); before: {_fmt(again['evaluation_before'])}"
+                  for again in rec.get("reevaluations", [])]
         metric, threshold, wording = TARGETS[name]
         value = (rec.get("evaluation") or {}).get(metric)
         if value is not None:

@@ -197,15 +197,49 @@ def paired_fill(metrics_a: dict, metrics_b: dict) -> dict:
             "success_b": metrics_b["fill_one_change"], "only_a": only_a, "only_b": only_b, "p_success": p}
 
 
+def check_record(record: str | Path, part: str, n: int, steps: int) -> dict:
+    """The training record `run(..., into_record=...)` will rewrite: it must exist, be the same part's,
+    and have been evaluated on the same number of held-out items and steps, so the numbers compare."""
+    path = Path(record)
+    if not path.is_file():
+        raise ValueError(f"--into-record: {record} does not exist")
+    rec = json.loads(path.read_text())
+    if rec.get("stage") != part:
+        raise ValueError(f"--into-record: {record} records the {rec.get('stage')!r} stage, not {part!r}")
+    old = rec.get("evaluation") or {}
+    if (old.get("n"), old.get("steps")) != (n, steps):
+        raise ValueError(f"--into-record: {record} was evaluated with n={old.get('n')}, steps={old.get('steps')}; "
+                         f"rerun with those (asked: n={n}, steps={steps})")
+    return rec
+
+
+def write_into_record(record: str | Path, rec: dict, metrics: dict, reason: str) -> None:
+    """Replace a training record's evaluation, keeping the one it replaces (`reevaluations`): the
+    weights did not change, a shared part did (the VAE's decoder decodes every sample)."""
+    rec.setdefault("reevaluations", []).append({"reason": reason, "evaluation_before": rec.get("evaluation")})
+    rec["evaluation"] = metrics
+    atomic_write_text(Path(record), json.dumps(rec, indent=2))
+
+
 def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto",
-        pooled_from_copy: bool = False, steps: int = 28, paired_with: str | Path | None = None) -> dict:
+        pooled_from_copy: bool = False, steps: int = 28, paired_with: str | Path | None = None,
+        into_record: str | Path | None = None, reason: str = "") -> dict:
     """Evaluate one part of a shipped miniature; write metrics.json and the scored images.
     `steps` (sampling steps of the T2I and Fill parts) tells a model that needs a finer ODE
     solve from one whose prediction itself is wrong: only the first improves with more steps.
     `paired_with` (fill): the folder of an earlier run on the same pairs (another checkpoint), compared
-    with this one pair by pair (`paired_fill`, this run as A) under the key "paired_with"."""
+    with this one pair by pair (`paired_fill`, this run as A) under the key "paired_with".
+    `into_record` (t2i, fill): a training record (`training_fill.json`) whose evaluation these
+    metrics replace, `reason` saying why (`write_into_record`)."""
     from . import registry
 
+    record = None
+    if into_record is not None:  # checked before the long evaluation, so a wrong file fails at once
+        if part == "vae" or pooled_from_copy:
+            raise ValueError("--into-record takes the plain t2i or fill evaluation")
+        if not reason:
+            raise ValueError("--into-record needs --reason (why the unchanged weights are evaluated again)")
+        record = check_record(into_record, part, n, steps)
     earlier = None
     if paired_with is not None:  # read before the long evaluation, so a wrong folder fails at once
         if part != "fill":
@@ -233,6 +267,8 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
     if earlier is not None:
         metrics["paired_with"] = {"run": str(paired_with), **paired_fill(metrics, earlier)}
     atomic_write_text(out / "metrics.json", json.dumps({"part": part, "base": base, **metrics}, indent=2))
+    if record is not None:
+        write_into_record(into_record, record, metrics, reason)
     return metrics
 
 

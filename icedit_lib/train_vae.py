@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .checkpoints import atomic_write_text, load_training_state, save_training_state, step_rng
+from .checkpoints import atomic_dir, load_training_state, save_training_state, step_rng
 from .corpus import vae_batch
 from .miniature import build_vae
 from .pretrain_eval import evaluate_vae
@@ -215,13 +215,17 @@ def finalize(vae, args, wall_s: float, device) -> dict:
         vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
         make_posterior_deterministic(vae)
     ev = evaluate_vae(vae, args.eval_panels, device=device)
-    out = Path(args.output_dir)
-    vae.save_pretrained(out, safe_serialization=True)
     record = {"evaluation": ev, "steps": args.steps, "wall_s": round(wall_s, 1), "device": str(device),
               "threads": torch.get_num_threads(), "shift_factor": mean, "scaling_factor": 1.0 / std,
               "posterior": "deterministic (log-variance -30)",
               "args": vars(args)}
-    atomic_write_text(out / "training.json", json.dumps(record, indent=2))
+    earlier = Path(args.decoder_from or "") / "training.json"
+    if args.decoder_from and earlier.is_file():  # the encoder's history: how the VAE it started from was made
+        record["decoder_from"] = json.loads(earlier.read_text())
+    # one swap of the whole folder: --output-dir may be --decoder-from itself, and a kill must leave it whole
+    with atomic_dir(args.output_dir) as tmp:
+        vae.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "training.json").write_text(json.dumps(record, indent=2))
     return record
 
 

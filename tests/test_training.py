@@ -71,6 +71,15 @@ def test_decoder_finetuning_keeps_the_encoder_and_its_latent_statistics(tmp_path
     changed = {k for k in old_w if not torch.equal(old_w[k], new_w[k])}
     assert changed and all(k.startswith(("decoder.", "post_quant_conv.")) for k in changed)
     assert record["args"]["decoder_from"] == str(base)
+    assert record["decoder_from"]["steps"] == 2  # the encoder's own history travels with the record
+    assert json.loads((tmp_path / "out_dec" / "training.json").read_text())["decoder_from"]["steps"] == 2
+    # fine-tuned in place (--output-dir = --decoder-from), as the shipped VAE: one swap of the whole folder
+    in_place = ["--steps", "1", "--batch-size", "2", "--eval-panels", "4", "--work-dir", str(tmp_path / "inplace"),
+                "--output-dir", str(base), "--threads", "1", "--decoder-from", str(base)]
+    record = train_vae.main(in_place)
+    assert record["decoder_from"]["steps"] == 2 and record["steps"] == 1
+    assert json.loads((base / "training.json").read_text())["decoder_from"]["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out_work")) == ["out_work"]
     with pytest.raises(SystemExit, match="holds no AutoencoderKL"):
         train_vae.main(vae_args(tmp_path, 1, work="bad") + ["--decoder-from", str(tmp_path / "missing")])
 
@@ -593,3 +602,27 @@ def test_vae_kind_weights_make_the_cycle_of_batch_kinds():
     for bad in ("1,2", "0,0,0", "a,b,c", "1,-1,1"):
         with pytest.raises(SystemExit):
             train_vae.parse_args(["--kind-weights", bad])
+
+
+def test_eval_pretrained_into_record_replaces_the_evaluation_and_keeps_the_old_one(toy_env, tmp_path, capsys):
+    """After a decoder change the transformers' records are evaluated again, on the same items."""
+    from icedit_lib.cli import EXIT_BAD_INPUT, main
+
+    record = tmp_path / "training_fill.json"
+    old = {"fill_one_change": 0.5, "n": 2, "steps": 2}
+    record.write_text(json.dumps({"stage": "fill", "step": 7, "evaluation": old, "args": {"steps": 7}}))
+    base = ["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "fill"), "--steps", "2"]
+    assert main(base + ["--n", "2", "--into-record", str(record)]) == EXIT_BAD_INPUT
+    assert "needs --reason" in capsys.readouterr().err
+    assert main(base + ["--n", "3", "--into-record", str(record), "--reason", "new decoder"]) == EXIT_BAD_INPUT
+    assert "evaluated with n=2, steps=2" in capsys.readouterr().err
+    assert main(["eval-pretrained", "--part", "t2i", "--out-dir", str(tmp_path / "t2i"), "--n", "2", "--steps", "2",
+                 "--into-record", str(record), "--reason", "new decoder"]) == EXIT_BAD_INPUT
+    assert "records the 'fill' stage" in capsys.readouterr().err
+    assert json.loads(record.read_text())["evaluation"] == old  # nothing written on bad input
+    assert main(base + ["--n", "2", "--into-record", str(record), "--reason", "new decoder"]) == 0
+    rec = json.loads(record.read_text())
+    assert rec["step"] == 7
+    metrics = json.loads((tmp_path / "fill" / "metrics.json").read_text())
+    assert rec["evaluation"]["fill_one_change"] == metrics["fill_one_change"] and rec["evaluation"]["n"] == 2
+    assert rec["reevaluations"] == [{"reason": "new decoder", "evaluation_before": old}]
