@@ -26,7 +26,11 @@ diffusers' Gaussian (-30: std 3e-7), so a sample is the mean the decoder reconst
 `--decoder-from FOLDER` fine-tunes only the decoder of a finished VAE (as Stability AI's
 `sd-vae-ft-mse` did for Stable Diffusion): the encoder, its latents and their normalisation
 stay as they are, so transformers trained on those latents keep working and every image they
-generate is decoded by the better decoder.
+generate is decoded by the better decoder. With `--prior-channel-noise` the 14 channels the encoder
+leaves at the prior carry N(0, 1) noise in training, as in the VAE's own training: the T2I model,
+trained before the posterior was made deterministic, generates noise there, and a decoder that has
+only seen the encoder's (near-zero) means in those channels turns it into visible artifacts
+(T2I exact 10.9% -> 0% with such a decoder, session 18, `results/vae_decoder`).
 """
 from __future__ import annotations
 
@@ -70,6 +74,9 @@ def parse_args(argv=None):
                    help="extra loss weight on pixels at a color edge (thin outlines are what the VAE loses first)")
     p.add_argument("--decoder-from", default=None,
                    help="a finished VAE folder: train its decoder only (latents and their statistics unchanged)")
+    p.add_argument("--prior-channel-noise", action="store_true",
+                   help="with --decoder-from: N(0, 1) in the latent channels the encoder leaves at the prior, so "
+                        "the decoder keeps ignoring them (the T2I model generates noise there)")
     p.add_argument("--finalize-only", action="store_true",
                    help="skip training: measure latent statistics, evaluate and save the saved state's model")
     args = p.parse_args(argv)
@@ -80,6 +87,8 @@ def parse_args(argv=None):
     if len(weights) != len(BATCH_KINDS) or min(weights) < 0 or sum(weights) == 0:
         p.error(f"--kind-weights: three non-negative integers for {', '.join(BATCH_KINDS)}, e.g. 1,2,1")
     args.kind_cycle = [kind for kind, w in zip(BATCH_KINDS, weights) for _ in range(w)]
+    if args.prior_channel_noise and not args.decoder_from:
+        p.error("--prior-channel-noise fine-tunes a decoder: it needs --decoder-from")
     return args
 
 
@@ -110,6 +119,18 @@ def reconstruction_loss(rec: torch.Tensor, target: torch.Tensor, edge_weight: fl
         weight = 1.0 + edge_weight * edge_mask(target)
         return (err * weight).mean() / weight.mean()
     return err.mean()
+
+
+@torch.no_grad()
+def prior_channels(vae, n_batches: int = 8, seed: int = 777, device="cpu", threshold: float = 0.1) -> torch.Tensor:
+    """[C] bool: the latent channels whose encoder mean hardly varies over training images (std below
+    `threshold`, against about 0.9 in the channels that carry the image): the ones the VAE left at the prior."""
+    means = []
+    for i in range(n_batches):
+        rng, _ = step_rng(seed, i)
+        mode = vae.encode(vae_batch(rng, BATCH_KINDS[i % 2], 8).to(device)).latent_dist.mode()
+        means.append(mode.transpose(0, 1).flatten(1))  # [C, values]: panels and diptychs differ in size
+    return torch.cat(means, dim=1).std(dim=1) < threshold
 
 
 @torch.no_grad()
@@ -150,6 +171,9 @@ def main(argv=None) -> dict:
             raise SystemExit(f"--finalize-only: no training state at {state_path}")
         args.steps = step
         return finalize(vae.eval(), args, elapsed, device)
+    noisy = prior_channels(vae, device=device).view(1, -1, 1, 1) if args.prior_channel_noise else None
+    if noisy is not None:
+        print(f"prior channels (noise in training): {noisy.flatten().nonzero().flatten().tolist()}")
     bar = tqdm(total=args.steps, initial=step, desc="vae", dynamic_ncols=True)
     while step < args.steps:
         rng, gen = step_rng(args.seed, step)
@@ -159,6 +183,8 @@ def main(argv=None) -> dict:
         if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
             with torch.no_grad():
                 latents = vae.encode(batch).latent_dist.mode()
+                if noisy is not None:  # the prior's N(0, 1), drawn from the step's generator: exact resume
+                    latents = torch.where(noisy, torch.randn(latents.shape, generator=gen).to(device), latents)
             rec = vae.decode(latents).sample
             loss = reconstruction_loss(rec, batch, args.edge_weight)
         else:

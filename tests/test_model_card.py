@@ -38,12 +38,12 @@ def test_card_adds_a_fine_tuned_decoder_to_its_vae_and_shows_reevaluations(tmp_p
     (model / "vae").mkdir(parents=True)
     (model / "vae" / "training.json").write_text(json.dumps(
         {"steps": 4, "wall_s": 120, "threads": 2, "evaluation": {"exact_all": 0.99}, "args": {"steps": 4},
-         "decoder_from": {"steps": 10, "wall_s": 180, "evaluation": {"exact_all": 0.98}}}))
+         "decoder_from": {"steps": 6, "wall_s": 60, "decoder_from": {"steps": 10, "wall_s": 120}}}))
     (model / "training_fill.json").write_text(json.dumps(
         {"step": 10, "wall_s": 60, "threads": 2, "evaluation": {"fill_one_change": 0.25}, "args": {"steps": 10},
          "reevaluations": [{"reason": "a new decoder", "evaluation_before": {"fill_one_change": 0.2}}]}))
     card = write_card(model, speed_record=tmp_path / "missing.json").read_text()
-    assert "steps: 10 (whole VAE), then 4 decoder-only (complete); wall time 5 min" in card
+    assert "steps: 10 (whole VAE), then 6 + 4 decoder-only (complete); wall time 5 min" in card
     assert "exact_all = 99.0%" in card and "**not met**" in card
     assert "evaluated again (a new decoder); before: fill_one_change 0.200" in card
     assert "fill_one_change = 25.0%" in card

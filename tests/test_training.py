@@ -80,6 +80,10 @@ def test_decoder_finetuning_keeps_the_encoder_and_its_latent_statistics(tmp_path
     assert record["decoder_from"]["steps"] == 2 and record["steps"] == 1
     assert json.loads((base / "training.json").read_text())["decoder_from"]["steps"] == 2
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out_work")) == ["out_work"]
+    noisy = train_vae.main(vae_args(tmp_path, 2, work="noisy") + ["--decoder-from", str(base), "--prior-channel-noise"])
+    assert noisy["args"]["prior_channel_noise"] and torch.isfinite(torch.tensor(noisy["evaluation"]["psnr_db"]))
+    with pytest.raises(SystemExit):  # noise in the prior channels is a decoder fine-tuning option
+        train_vae.parse_args(["--prior-channel-noise"])
     with pytest.raises(SystemExit, match="holds no AutoencoderKL"):
         train_vae.main(vae_args(tmp_path, 1, work="bad") + ["--decoder-from", str(tmp_path / "missing")])
 
@@ -626,3 +630,16 @@ def test_eval_pretrained_into_record_replaces_the_evaluation_and_keeps_the_old_o
     metrics = json.loads((tmp_path / "fill" / "metrics.json").read_text())
     assert rec["evaluation"]["fill_one_change"] == metrics["fill_one_change"] and rec["evaluation"]["n"] == 2
     assert rec["reevaluations"] == [{"reason": "new decoder", "evaluation_before": old}]
+
+
+def test_prior_channels_are_the_ones_the_encoder_keeps_constant():
+    """A stand-in encoder: channel 0 follows the image, channel 1 is constant, channel 2 nearly so."""
+    from types import SimpleNamespace
+
+    class Encoder:
+        def encode(self, images):
+            mean = images.mean(1, keepdim=True)[..., ::4, ::4]
+            mode = torch.cat([mean, torch.zeros_like(mean), 0.01 * mean], dim=1)
+            return SimpleNamespace(latent_dist=SimpleNamespace(mode=lambda: mode))
+
+    assert train_vae.prior_channels(Encoder(), n_batches=2).tolist() == [False, True, True]
