@@ -71,6 +71,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def trim_step_log(path: str | Path, step: int) -> None:
+    """Keep the lines of a JSON-lines log whose "step" is at most `step`, the state a run starts from:
+    a fresh run (step 0) starts an empty log, and a resumed one drops the steps it is about to redo."""
+    path = Path(path)
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines(keepends=True)
+                if line.strip() and json.loads(line).get("step", 0) <= step]
+        atomic_write_text(path, "".join(kept))
+
+
 def step_rng(seed: int, step: int) -> tuple[random.Random, torch.Generator]:
     """Python and torch generators for one training step, independent of history."""
     mixed = (seed * 1_000_003 + step) % (2 ** 63)

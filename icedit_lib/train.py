@@ -49,7 +49,8 @@ from tqdm.auto import tqdm
 
 from . import registry
 from . import shapesworld as sw
-from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
+from .checkpoints import (atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng,
+                          trim_step_log)
 from .corpus import to_tensor
 from .diptych import changed_tokens, make_prompt, plan_layout
 from .edit_pairs import pair_source
@@ -359,6 +360,8 @@ def main(argv=None) -> dict:
         meta = load_training_state(state_path, trained, opt.optimizer if hasattr(opt, "optimizer") else opt)
         step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
         accelerator.print(f"resumed from {state_path} at step {step}")
+    if accelerator.is_main_process:
+        trim_step_log(log_path, step)  # the log holds this run's steps, never an earlier run's
     get_pair = pair_source(args.data, args.seed)
     rank, world = accelerator.process_index, accelerator.num_processes
     record = {"base": args.base, "adapter": args.adapter,

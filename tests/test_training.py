@@ -1,6 +1,7 @@
 """Training scripts run for a few steps on the real code path; resume after a kill is exact."""
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -362,6 +363,13 @@ def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
     sb = load_file(str(tmp_path / "b" / "checkpoint" / "state.safetensors"))
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not any("base" in k and "lora" not in k for k in sa)  # only adapter weights are checkpointed
+    log = [json.loads(line) for line in (tmp_path / "a" / "loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert [r["loss"] for r in log] == [json.loads(line)["loss"]
+                                        for line in (tmp_path / "b" / "loss.jsonl").read_text().splitlines()]
+    shutil.rmtree(tmp_path / "b" / "checkpoint")  # a fresh run into the same folder starts a fresh log
+    train.main(common + ["--output-dir", str(tmp_path / "b"), "--max-steps", "1"])
+    assert len((tmp_path / "b" / "loss.jsonl").read_text().splitlines()) == 1
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
@@ -643,3 +651,15 @@ def test_prior_channels_are_the_ones_the_encoder_keeps_constant():
             return SimpleNamespace(latent_dist=SimpleNamespace(mode=lambda: mode))
 
     assert train_vae.prior_channels(Encoder(), n_batches=2).tolist() == [False, True, True]
+
+
+def test_trim_step_log_keeps_the_steps_a_run_starts_from(tmp_path):
+    from icedit_lib.checkpoints import trim_step_log
+
+    log = tmp_path / "loss.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in (1, 2, 3, 4)))
+    trim_step_log(log, 2)  # resumed from a state saved at step 2: steps 3 and 4 will be redone
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2]
+    trim_step_log(log, 0)  # a fresh start
+    assert log.read_text() == ""
+    trim_step_log(tmp_path / "missing.jsonl", 0)  # nothing to trim
