@@ -33,8 +33,8 @@ test-notebooks: venv
 notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
 
-# After the shipped Fill base changes: retrain everything that depends on it and regenerate every table.
-# `make -j2 remeasure` runs two single-thread lanes (1-2 h on the 2-core CPU); states cached for the old
+# After the shipped Fill base or VAE changes: retrain everything that depends on it and regenerate every table.
+# `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18); states cached for the old
 # base are removed first so nothing resumes from them.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
 remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe
