@@ -197,7 +197,7 @@ def paired_fill(metrics_a: dict, metrics_b: dict) -> dict:
             "success_b": metrics_b["fill_one_change"], "only_a": only_a, "only_b": only_b, "p_success": p}
 
 
-def check_record(record: str | Path, part: str, n: int, steps: int) -> dict:
+def check_record(record: str | Path, part: str, n: int, steps: int) -> None:
     """The training record `run(..., into_record=...)` will rewrite: it must exist, be the same part's,
     and have been evaluated on the same number of held-out items and steps, so the numbers compare."""
     path = Path(record)
@@ -210,12 +210,13 @@ def check_record(record: str | Path, part: str, n: int, steps: int) -> dict:
     if (old.get("n"), old.get("steps")) != (n, steps):
         raise ValueError(f"--into-record: {record} was evaluated with n={old.get('n')}, steps={old.get('steps')}; "
                          f"rerun with those (asked: n={n}, steps={steps})")
-    return rec
 
 
-def write_into_record(record: str | Path, rec: dict, metrics: dict, reason: str) -> None:
+def write_into_record(record: str | Path, metrics: dict, reason: str) -> None:
     """Replace a training record's evaluation, keeping the one it replaces (`reevaluations`): the
-    weights did not change, a shared part did (the VAE's decoder decodes every sample)."""
+    weights did not change, a shared part did (the VAE's decoder decodes every sample). The record is
+    read here, after the evaluation, so nothing written to it meanwhile is lost."""
+    rec = json.loads(Path(record).read_text())
     rec.setdefault("reevaluations", []).append({"reason": reason, "evaluation_before": rec.get("evaluation")})
     rec["evaluation"] = metrics
     atomic_write_text(Path(record), json.dumps(rec, indent=2))
@@ -233,13 +234,12 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
     metrics replace, `reason` saying why (`write_into_record`)."""
     from . import registry
 
-    record = None
     if into_record is not None:  # checked before the long evaluation, so a wrong file fails at once
         if part == "vae" or pooled_from_copy:
             raise ValueError("--into-record takes the plain t2i or fill evaluation")
         if not reason:
             raise ValueError("--into-record needs --reason (why the unchanged weights are evaluated again)")
-        record = check_record(into_record, part, n, steps)
+        check_record(into_record, part, n, steps)
     earlier = None
     if paired_with is not None:  # read before the long evaluation, so a wrong folder fails at once
         if part != "fill":
@@ -267,8 +267,8 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
     if earlier is not None:
         metrics["paired_with"] = {"run": str(paired_with), **paired_fill(metrics, earlier)}
     atomic_write_text(out / "metrics.json", json.dumps({"part": part, "base": base, **metrics}, indent=2))
-    if record is not None:
-        write_into_record(into_record, record, metrics, reason)
+    if into_record is not None:
+        write_into_record(into_record, metrics, reason)
     return metrics
 
 

@@ -245,9 +245,9 @@ def finalize(vae, args, wall_s: float, device) -> dict:
               "threads": torch.get_num_threads(), "shift_factor": mean, "scaling_factor": 1.0 / std,
               "posterior": "deterministic (log-variance -30)",
               "args": vars(args)}
-    earlier = Path(args.decoder_from or "") / "training.json"
-    if args.decoder_from and earlier.is_file():  # the encoder's history: how the VAE it started from was made
-        record["decoder_from"] = json.loads(earlier.read_text())
+    if args.decoder_from and (Path(args.decoder_from) / "training.json").is_file():
+        # the encoder's history: how the VAE it started from was made
+        record["decoder_from"] = json.loads((Path(args.decoder_from) / "training.json").read_text())
     # one swap of the whole folder: --output-dir may be --decoder-from itself, and a kill must leave it whole
     with atomic_dir(args.output_dir) as tmp:
         vae.save_pretrained(tmp, safe_serialization=True)
