@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states toy-judge toy-adapters \
-	table-training-free table-fine-tuning table-scaling-free table-scaling-moe
+	table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,7 +37,7 @@ notebooks: venv
 # `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18); states cached for the old
 # base are removed first so nothing resumes from them.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
-remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe
+remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
 
 stale-states: venv
 	rm -rf checkpoints/toy_lora checkpoints/toy_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work
@@ -60,6 +60,9 @@ table-scaling-free: toy-judge
 
 table-scaling-moe: toy-judge toy-adapters
 	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_moe --adapter toy-moe --judge toy-judge
+
+table-moe-routing: toy-adapters
+	$(ONE_THREAD) icedit_lib.experiments moe-routing --out-dir results/moe_routing
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

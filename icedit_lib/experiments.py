@@ -28,6 +28,11 @@ image is that of the resumed run (tested equal; a batch of M rounds at 1e-4 diff
 from a batch of 1). NFE follows each strategy's own accounting; wall time is measured
 side by side by `benchmarks/scaling_speed.py`.
 
+    python -m icedit_lib.experiments moe-routing --out-dir results/moe_routing [--adapter toy-moe]
+
+`moe-routing` (section 3.2's premise that experts specialise by kind of edit): how much of a
+LoRA-MoE router's choice the edit type explains, against the token's role and position.
+
 `training-free` and `fine-tuning` also compare, edit by edit, the pairs of configurations the
 paper compares (`PAIRED`): the edits only one of the two gets right with an exact sign-test
 p-value, and the difference in L1 on kept pixels with a 95% bootstrap interval, into
@@ -396,7 +401,98 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     return record
 
 
-EXPERIMENTS = {"training-free": training_free, "fine-tuning": fine_tuning, "scaling": scaling}
+def moe_routing(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4006,
+                device: str = "auto", base: str = "toy", adapter: str = "toy-moe") -> dict:
+    """What a LoRA-MoE's router decides on: for each MoE layer, how much of the expert choice the edit
+    type explains (the paper's premise, section 3.2: experts specialise by kind of edit), against the
+    token's role (text, left panel, right panel) and its position. Counted over every token of every
+    sampling step of the edits of the fine-tuning table's held-out suite (`suite_seed` 4006)."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from . import lora_moe
+    from .cli import load_suite
+    from .diptych import plan_layout
+    from .editor import ICEditor
+    from .images import load_image
+
+    out = Path(out_dir)
+    rows = load_suite(make_suite(out / "suite", n=n, seed=suite_seed))
+    editor = ICEditor.from_registry(base, adapter=adapter, device=device)
+    if not lora_moe.moe_modules(editor.pipe.transformer):
+        raise SystemExit(f"moe-routing: adapter {adapter!r} holds no LoRA-MoE layers")
+    editor.pipe.set_progress_bar_config(disable=True)
+    by_type: dict[str, dict[str, torch.Tensor]] = {}  # edit type -> layer -> [positions, experts]
+    by_edit: dict[str, list[torch.Tensor]] = {}  # layer -> one [experts] count per edit, in suite order
+    grid = None
+    for row in tqdm(rows, desc="moe-routing"):
+        image = load_image(row["image_path"])
+        width, height = plan_layout(image.size, editor.panel_width, editor.token_pixels).panel_size
+        row_grid = (height // editor.token_pixels, 2 * width // editor.token_pixels)
+        if grid not in (None, row_grid):
+            raise SystemExit("moe-routing: the suite's images differ in size; count one size at a time")
+        grid = row_grid
+        with lora_moe.expert_usage(editor.pipe.transformer) as counts:
+            editor.edit(image, row["instruction"], seed=seed, steps=steps)
+        totals = by_type.setdefault(row["edit_type"], {})
+        for layer, c in counts.items():
+            totals[layer] = totals[layer] + c if layer in totals else c
+            by_edit.setdefault(layer, []).append(c.sum(0))
+    types = [t for t in EDIT_TYPES if t in by_type]
+    layers = {}
+    for layer in by_type[types[0]]:
+        per_type = torch.stack([by_type[t][layer] for t in types])  # [types, positions, experts]
+        positions = per_type.sum(0)
+        roles = lora_moe.token_roles(positions.shape[0], grid)
+        role_names = [r for r in ("text", "left", "right") if r in roles]
+        by_role = torch.stack([positions[[i for i, r in enumerate(roles) if r == name]].sum(0) for name in role_names])
+        share = positions.sum(0).double() / positions.sum()
+        # chance level for the edit type: the same edits dealt at random into groups of the same sizes
+        edits, kinds, rng = torch.stack(by_edit[layer]), [r["edit_type"] for r in rows], random.Random(seed)
+        shuffled = [lora_moe.routing_dependence(torch.stack([edits[[i for i, k in enumerate(deal) if k == t]].sum(0)
+                                                             for t in types]))
+                    for deal in (rng.sample(kinds, len(kinds)) for _ in range(20))]
+        layers[layer] = {
+            "expert_share": [round(float(x), 4) for x in share],
+            "balance": round(float(-(share * share.clamp_min(1e-12).log()).sum() / torch.tensor(len(share)).log()), 4),
+            "dependence_on_edit_type": round(lora_moe.routing_dependence(per_type.sum(1)), 4),
+            "dependence_on_random_grouping": round(sum(shuffled) / len(shuffled), 4),
+            "dependence_on_role": round(lora_moe.routing_dependence(by_role), 4),
+            "dependence_on_position": round(lora_moe.routing_dependence(positions), 4),
+            "share_by_role": {name: [round(float(x), 3) for x in r / r.sum()] for name, r in zip(role_names, by_role)},
+            "dominant_expert_map": positions[-grid[0] * grid[1]:].argmax(-1).reshape(grid).tolist()}
+    title = f"What the LoRA-MoE router decides on ({adapter}, {n} held-out edits, {steps} steps)"
+    table = (f"**{title}**\n\nShare of the routing's entropy explained, I(group; expert) / H(expert): 0 = the router "
+             "ignores the grouping, 1 = the grouping decides the expert. Chance: the same edits dealt at random into groups "
+             "as large as the edit types (mean of 20 deals). Balance: H(expert) / log N.\n\n"
+             "| layer | balance | edit type | chance | token role (text / left / right) | token position |\n"
+             "|---|---|---|---|---|---|\n")
+    table += "".join(f"| `{k}` | {v['balance']:.2f} | {v['dependence_on_edit_type']:.3f} | "
+                     f"{v['dependence_on_random_grouping']:.3f} | {v['dependence_on_role']:.3f} | "
+                     f"{v['dependence_on_position']:.3f} |\n" for k, v in layers.items())
+    record = {"experiment": "moe-routing", "adapter": adapter, "base": base, "n": n, "steps": steps,
+              "suite_seed": suite_seed, "token_grid": list(grid), "edit_types": types,
+              "command": f"python -m icedit_lib.experiments moe-routing --out-dir {out_dir} --n {n} --steps {steps} "
+                         f"--adapter {adapter}", "layers": layers}
+    atomic_write_text(out / "results.json", json.dumps(record, indent=2))
+    atomic_write_text(out / "table.md", table)
+    fig, axes = plt.subplots(1, len(layers), figsize=(2.4 * len(layers), 1.9), squeeze=False)
+    for ax, (layer, v) in zip(axes[0], layers.items()):
+        ax.imshow(v["dominant_expert_map"], cmap="tab10", vmin=0, vmax=9)
+        ax.axvline(grid[1] / 2 - 0.5, color="white", lw=1)
+        ax.set_title(f"{layer.replace('transformer_blocks', 'tb')}\ntype {v['dependence_on_edit_type']:.3f}, "
+                     f"position {v['dependence_on_position']:.2f}", fontsize=6)
+        ax.set_xticks([]), ax.set_yticks([])
+    colours = plt.get_cmap("tab10")
+    fig.legend(handles=[plt.matplotlib.patches.Patch(color=colours(e), label=f"expert {e}")
+                        for e in range(len(share))], loc="lower center", ncol=len(share), fontsize=6, frameon=False)
+    fig.suptitle("Most frequent expert per image token (left | right panel)", fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    _save_figure(fig, out / "figure.png")
+    return record
+
+
+EXPERIMENTS = {"training-free": training_free, "fine-tuning": fine_tuning, "scaling": scaling, "moe-routing": moe_routing}
 
 
 def parse_args(argv=None):
@@ -406,8 +502,10 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--device", default="auto")
-    p.add_argument("--base", default="toy", help="scaling: the Fill base")
-    p.add_argument("--adapter", default="none", help="scaling: the adapter (none: the training-free model)")
+    p.add_argument("--base", default="toy", help="scaling, fine-tuning, moe-routing: the Fill base")
+    p.add_argument("--adapter", default=None,
+                   help="scaling: the adapter (default none: the training-free model); moe-routing: the LoRA-MoE "
+                        "(default toy-moe)")
     p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
     p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
     p.add_argument("--paired-only", action="store_true",
@@ -427,8 +525,9 @@ def main(argv=None) -> dict:
         comparisons = paired(a.out_dir, a.experiment)
         print((Path(a.out_dir) / "paired.md").read_text())
         return {"paired": comparisons}
-    extra = {"scaling": {"base": a.base, "adapter": a.adapter, "judge": a.judge},
-             "fine-tuning": {"base": a.base, "train_steps": a.train_steps}}.get(a.experiment, {})
+    extra = {"scaling": {"base": a.base, "adapter": a.adapter or "none", "judge": a.judge},
+             "fine-tuning": {"base": a.base, "train_steps": a.train_steps},
+             "moe-routing": {"base": a.base, "adapter": a.adapter or "toy-moe"}}.get(a.experiment, {})
     record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)
     print((Path(a.out_dir) / "table.md").read_text())
     return record

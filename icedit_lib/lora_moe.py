@@ -67,7 +67,7 @@ class LoRAMoELinear(nn.Module):
             nn.init.zeros_(self.lora_B[f"expert_{e}"].weight)
         self.balance_loss: torch.Tensor | None = None
         self.track_usage = False
-        self.register_buffer("usage", torch.zeros(num_experts, dtype=torch.long), persistent=False)
+        self.usage: torch.Tensor | None = None  # [token position, expert] counts while tracked (`expert_usage`)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
@@ -88,8 +88,19 @@ class LoRAMoELinear(nn.Module):
             share = torch.bincount(top_i[:, 0], minlength=self.num_experts).float() / top_i.shape[0]
             self.balance_loss = self.num_experts * (share * probs.mean(0)).sum()
         if self.track_usage:
-            self.usage += torch.bincount(top_i[:, 0].detach().cpu(), minlength=self.num_experts)
+            self._count_usage(top_i[:, 0].detach().cpu().reshape(-1, x.shape[-2]))
         return out + self.scaling * delta.reshape(out.shape)
+
+    def _count_usage(self, chosen: torch.Tensor) -> None:
+        """Add one routing decision per (sequence, token position) of `chosen` [sequences, tokens]."""
+        counts = nn.functional.one_hot(chosen, self.num_experts).sum(0)
+        if self.usage is None:
+            self.usage = counts
+        elif self.usage.shape != counts.shape:
+            raise ValueError(f"expert_usage: sequences of {self.usage.shape[0]} and of {counts.shape[0]} tokens in "
+                             "one block; count one image size at a time")
+        else:
+            self.usage += counts
 
 
 def placement_modules(transformer, placement: str | list[str]) -> list[str]:
@@ -138,10 +149,13 @@ def balance_loss(transformer) -> torch.Tensor:
 
 @contextmanager
 def expert_usage(transformer):
-    """Count, per MoE layer, how many tokens each expert received inside the block."""
+    """Count, per MoE layer, which expert each token position was routed to inside the block:
+    `counts[layer]` is a [positions, experts] tensor (sum over positions for the totals). In the
+    double blocks' attention output the positions are the image tokens; in the single blocks the
+    text tokens come first, then the image tokens (row-major over the token grid)."""
     mods = moe_modules(transformer)
     for m in mods.values():
-        m.usage.zero_()
+        m.usage = None
         m.track_usage = True
     counts: dict[str, torch.Tensor] = {}
     try:
@@ -149,7 +163,32 @@ def expert_usage(transformer):
     finally:
         for name, m in mods.items():
             m.track_usage = False
-            counts[name] = m.usage.clone()
+            counts[name] = m.usage if m.usage is not None else torch.zeros(0, m.num_experts, dtype=torch.long)
+            m.usage = None
+
+
+def routing_dependence(table) -> float:
+    """How much of the routing a grouping explains: I(group; expert) / H(expert) for a
+    [groups, experts] count table (rows: edit types, token positions, ...). 0 when the experts
+    are chosen alike in every group, 1 when the group decides the expert. The paper's premise
+    (section 3.2) is that experts specialise by kind of edit: that is a high value for edit types."""
+    joint = torch.as_tensor(table, dtype=torch.float64)
+    joint = joint / joint.sum()
+    expert, group = joint.sum(0), joint.sum(1, keepdim=True)
+    h_expert = -(expert[expert > 0] * expert[expert > 0].log()).sum()
+    nz = joint > 0
+    mutual = (joint[nz] * (joint / (group * expert))[nz].log()).sum()
+    return float(mutual / h_expert) if h_expert > 0 else 0.0
+
+
+def token_roles(num_tokens: int, grid: tuple[int, int]) -> list[str]:
+    """The role of each position of a diptych's token sequence: "text", "left" or "right" panel.
+    The image tokens are the last rows x cols of the sequence, row-major on `grid` = (rows, cols)."""
+    rows, cols = grid
+    n_text = num_tokens - rows * cols
+    if n_text < 0:
+        raise ValueError(f"{num_tokens} tokens cannot hold a {rows} x {cols} token grid")
+    return ["text"] * n_text + ["left" if i % cols < cols // 2 else "right" for i in range(rows * cols)]
 
 
 def moe_state_dict(transformer, prefix: str = "transformer.") -> dict[str, torch.Tensor]:

@@ -94,7 +94,59 @@ def test_save_load_roundtrip_and_usage(toy_dir, tmp_path):
     assert torch.equal(a, b)
     for name, counts in usage.items():  # every token routed once: image tokens in the double blocks'
         expected = 138 if name.startswith("single") else 128  # attention output, text + image in single blocks
-        assert int(counts.sum()) == expected, name
+        assert counts.shape == (expected, 3), name
+
+
+def test_usage_is_counted_per_token_position():
+    m = make()
+    x = torch.randn(2, 10, 16)
+    with lora_moe.expert_usage(nn.Sequential(m)) as usage:
+        m(x)
+        m(x)
+    chosen = m.lora_route(x).argmax(-1)  # [sequences, positions]
+    expected = 2 * nn.functional.one_hot(chosen, 4).sum(0)
+    assert torch.equal(usage["0"], expected)
+    with pytest.raises(ValueError, match="one image size at a time"):
+        with lora_moe.expert_usage(nn.Sequential(m)):
+            m(x)
+            m(torch.randn(2, 12, 16))
+
+
+def test_routing_dependence_and_token_roles():
+    assert lora_moe.routing_dependence(torch.eye(4) * 7) == pytest.approx(1.0)  # the group decides the expert
+    assert lora_moe.routing_dependence(torch.ones(3, 4) * 5) == pytest.approx(0.0, abs=1e-12)  # ignores the group
+    partial = lora_moe.routing_dependence(torch.tensor([[8, 2], [2, 8]]))
+    assert 0.0 < partial < 1.0
+    assert lora_moe.token_roles(5, (1, 4)) == ["text", "left", "left", "right", "right"]
+    assert lora_moe.token_roles(8, (2, 4)) == ["left", "left", "right", "right"] * 2
+    with pytest.raises(ValueError):
+        lora_moe.token_roles(3, (1, 4))
+
+
+def test_moe_routing_experiment_on_a_tiny_moe(toy_env, tmp_path):
+    from diffusers import FluxFillPipeline
+
+    from icedit_lib import experiments
+
+    pipe = FluxFillPipeline.from_pretrained(toy_env)
+    lora_moe.add_lora_moe(pipe.transformer, "paper", num_experts=3, rank=4)
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="toy")
+    out = tmp_path / "routing"
+    record = experiments.main(["moe-routing", "--out-dir", str(out), "--n", "3", "--steps", "2", "--device", "cpu",
+                               "--adapter", str(tmp_path / "moe.safetensors")])
+    assert record["edit_types"] == ["add", "remove", "recolor"]
+    rows, cols = record["token_grid"]
+    for name, layer in record["layers"].items():
+        assert len(layer["expert_share"]) == 3 and sum(layer["expert_share"]) == pytest.approx(1.0, abs=1e-3)
+        for key in ("dependence_on_edit_type", "dependence_on_random_grouping", "dependence_on_role",
+                    "dependence_on_position"):
+            assert 0.0 <= layer[key] <= 1.0 + 1e-6, (name, key)
+        assert set(layer["share_by_role"]) == ({"text", "left", "right"} if name.startswith("single") else {"left", "right"})
+        assert len(layer["dominant_expert_map"]) == rows and len(layer["dominant_expert_map"][0]) == cols
+    assert (out / "table.md").exists() and (out / "figure.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="no LoRA-MoE"):
+        experiments.main(["moe-routing", "--out-dir", str(out), "--n", "1", "--steps", "1", "--device", "cpu",
+                          "--adapter", "none"])
 
 
 def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
