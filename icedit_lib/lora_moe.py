@@ -15,6 +15,10 @@ Fixed here against the authors' code (`../shared/paper/NOTES.md`):
   N * sum_e f_e * P_e (f_e: share of tokens routed to e, P_e: mean router probability);
 - they compute every expert for every token; here each expert runs on its tokens only.
 
+Not in the paper: `router_input="instruction"` routes on the pooled text embedding instead of
+the token, one expert per edit, to test whether specialisation by edit type is what helps
+(`results/moe_routing`: the token router splits the canvas by position, not edits by type).
+
 Checkpoints use the authors' key names (`<module>.lora_A.expert_k.weight`,
 `<module>.lora_B.expert_k.weight`, `<module>.lora_route.weight`), so their released
 file loads with `load_lora_moe` (router "fixed", top-1), and plain-LoRA keys in the same
@@ -34,6 +38,11 @@ from torch import nn
 from .checkpoints import atomic_path
 
 ROUTERS = ("trainable", "fixed")
+# What the router reads. "token": each token's own input (the paper's); "instruction": the
+# transformer's pooled text embedding (FLUX's `pooled_projections`, CLIP's summary of the prompt),
+# one choice per sequence, so that experts can only split by what is asked (an ablation: is
+# task-level routing what the paper's premise needs?).
+ROUTER_INPUTS = ("token", "instruction")
 # Where the experts go. "paper": the multi-modal attention's output projection (double
 # blocks) and the single blocks' output projection. "authors": their released code.
 PLACEMENTS = {
@@ -47,21 +56,28 @@ class LoRAMoELinear(nn.Module):
     """A frozen Linear plus N routed LoRA experts (the authors' key layout)."""
 
     def __init__(self, base: nn.Linear, num_experts: int = 4, rank: int = 32, alpha: float = 32.0, top_k: int = 1,
-                 router: str = "trainable"):
+                 router: str = "trainable", router_input: str = "token", context_dim: int | None = None):
         super().__init__()
         if router not in ROUTERS:
             raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
+        if router_input not in ROUTER_INPUTS:
+            raise ValueError(f"router_input must be one of {ROUTER_INPUTS}, got {router_input!r}")
+        if router_input == "instruction" and not context_dim:
+            raise ValueError("router_input 'instruction' needs context_dim, the pooled text embedding's size")
         if not 1 <= top_k <= num_experts:
             raise ValueError(f"top_k must be in [1, {num_experts}], got {top_k}")
         self.base = base.requires_grad_(False)
         self.num_experts, self.rank, self.alpha, self.top_k, self.router = num_experts, rank, alpha, top_k, router
+        self.router_input = router_input
+        self.route_context: torch.Tensor | None = None  # [sequences, context_dim], set per forward (instruction)
         self.scaling = alpha / rank
         dev, dtype = base.weight.device, base.weight.dtype
         self.lora_A = nn.ModuleDict({f"expert_{e}": nn.Linear(base.in_features, rank, bias=False, device=dev,
                                                               dtype=dtype) for e in range(num_experts)})
         self.lora_B = nn.ModuleDict({f"expert_{e}": nn.Linear(rank, base.out_features, bias=False, device=dev,
                                                               dtype=dtype) for e in range(num_experts)})
-        self.lora_route = nn.Linear(base.in_features, num_experts, bias=False, device=dev, dtype=dtype)
+        route_in = base.in_features if router_input == "token" else context_dim
+        self.lora_route = nn.Linear(route_in, num_experts, bias=False, device=dev, dtype=dtype)
         for e in range(num_experts):  # gaussian A, zero B: the module starts as the base layer (as LoRA)
             nn.init.normal_(self.lora_A[f"expert_{e}"].weight, std=1 / rank)
             nn.init.zeros_(self.lora_B[f"expert_{e}"].weight)
@@ -72,7 +88,7 @@ class LoRAMoELinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
         flat = x.reshape(-1, x.shape[-1])
-        probs = self.lora_route(flat).float().softmax(-1)  # [tokens, N]
+        probs = self._route_logits(flat, x).float().softmax(-1)  # [tokens, N]
         top_p, top_i = probs.topk(self.top_k, dim=-1)
         if self.router == "fixed":  # the authors': softmax over the selected logit(s) alone
             gates = torch.full_like(top_p, 1.0 / self.top_k)
@@ -90,6 +106,16 @@ class LoRAMoELinear(nn.Module):
         if self.track_usage:
             self._count_usage(top_i[:, 0].detach().cpu().reshape(-1, x.shape[-2]))
         return out + self.scaling * delta.reshape(out.shape)
+
+    def _route_logits(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.router_input == "token":
+            return self.lora_route(flat)
+        if self.route_context is None:
+            raise RuntimeError("an instruction-routed LoRA-MoE needs the transformer's pooled text embedding: "
+                               "call the transformer (add_lora_moe hooks it), not the layer alone")
+        per_sequence = self.lora_route(self.route_context.to(flat.dtype))  # [sequences, N]
+        tokens = flat.shape[0] // per_sequence.shape[0]
+        return per_sequence.repeat_interleave(tokens, dim=0)
 
     def _count_usage(self, chosen: torch.Tensor) -> None:
         """Add one routing decision per (sequence, token position) of `chosen` [sequences, tokens]."""
@@ -115,10 +141,18 @@ def placement_modules(transformer, placement: str | list[str]) -> list[str]:
            [single.format(i=i) for i in range(cfg.num_single_layers)]
 
 
+def _share_pooled_text(transformer, args, kwargs) -> None:
+    """Forward pre-hook: hand FLUX's pooled text embedding to the instruction-routed experts."""
+    pooled = kwargs["pooled_projections"] if "pooled_projections" in kwargs else args[2]
+    for m in moe_modules(transformer).values():
+        m.route_context = pooled
+
+
 def add_lora_moe(transformer, placement="paper", num_experts: int = 4, rank: int = 32, alpha: float = 32.0,
-                 top_k: int = 1, router: str = "trainable") -> list[str]:
+                 top_k: int = 1, router: str = "trainable", router_input: str = "token") -> list[str]:
     """Replace each target Linear with a LoRAMoELinear, in place; return the names."""
     names = placement_modules(transformer, placement)
+    context_dim = transformer.config.pooled_projection_dim if router_input == "instruction" else None
     for name in names:
         parent_name, _, child = name.rpartition(".")
         parent = transformer.get_submodule(parent_name)
@@ -127,13 +161,15 @@ def add_lora_moe(transformer, placement="paper", num_experts: int = 4, rank: int
             raise ValueError(f"{name} already holds a LoRA-MoE")
         if not isinstance(base, nn.Linear):
             raise ValueError(f"{name} is a {type(base).__name__}, not a Linear: it cannot host LoRA experts")
-        moe = LoRAMoELinear(base, num_experts, rank, alpha, top_k, router)
+        moe = LoRAMoELinear(base, num_experts, rank, alpha, top_k, router, router_input, context_dim)
         if child.isdigit():
             parent[int(child)] = moe
         else:
             setattr(parent, child, moe)
+    if router_input == "instruction":
+        transformer.register_forward_pre_hook(_share_pooled_text, with_kwargs=True)
     transformer._lora_moe_config = dict(placement=names, num_experts=num_experts, rank=rank, alpha=alpha,
-                                        top_k=top_k, router=router)
+                                        top_k=top_k, router=router, router_input=router_input)
     return names
 
 
@@ -178,7 +214,7 @@ def routing_dependence(table) -> float:
     h_expert = -(expert[expert > 0] * expert[expert > 0].log()).sum()
     nz = joint > 0
     mutual = (joint[nz] * (joint / (group * expert))[nz].log()).sum()
-    return float(mutual / h_expert) if h_expert > 0 else 0.0
+    return max(0.0, float(mutual / h_expert)) if h_expert > 0 else 0.0  # rounding can dip below 0
 
 
 def token_roles(num_tokens: int, grid: tuple[int, int]) -> list[str]:
@@ -241,7 +277,7 @@ def load_lora_moe(pipe, path: str | Path, adapter_name: str = "moe") -> dict:
     transformer = pipe.transformer
     if not moe_modules(transformer):
         add_lora_moe(transformer, config["placement"], config["num_experts"], config["rank"], config["alpha"],
-                     config["top_k"], config["router"])
+                     config["top_k"], config["router"], config.get("router_input", "token"))
     missing = []
     for name, m in moe_modules(transformer).items():
         for e in range(m.num_experts):

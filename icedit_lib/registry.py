@@ -298,8 +298,12 @@ def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name:
     try:
         with safe_open(str(weights), "pt") as f:
             shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
+            moe_config = json.loads((f.metadata() or {}).get("icedit_lora_moe", "{}"))
     except Exception as e:
         raise AdapterError(f"cannot read adapter {weights}: {e}") from None
+    # an instruction-routed LoRA-MoE's router reads the pooled text embedding, not the layer's input
+    route_features = transformer.config.pooled_projection_dim \
+        if moe_config.get("router_input") == "instruction" else None
     modules = dict(transformer.named_modules())
     encoder_modules = dict(text_encoder.named_modules()) if text_encoder is not None else {}
     for key, shape in shapes.items():
@@ -317,6 +321,8 @@ def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name:
                 raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: it targets "
                                    f"{module_name!r}, which this model does not have")
             want = module.in_features if dim == 1 else module.out_features
+            if part == ".lora_route." and route_features:
+                want = route_features
             if shape[dim] != want:
                 raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: {module_name} has "
                                    f"{want} features, the adapter expects {shape[dim]} (made for another base model?)")

@@ -78,6 +78,9 @@ def parse_args(argv=None):
                         "paper); one process")
     p.add_argument("--moe-placement", choices=("paper", "authors"), default="paper")
     p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
+    p.add_argument("--router-input", choices=("token", "instruction"), default="token",
+                   help="what the MoE router reads: each token (the paper) or the pooled text embedding, one "
+                        "expert per edit (an ablation)")
     p.add_argument("--balance-coef", type=float, default=0.01)
     p.add_argument("--loss-region", choices=("all", "right"), default="all")
     p.add_argument("--changed-weight", type=float, default=1.0,
@@ -124,7 +127,8 @@ def add_adapter(transformer, args) -> list[str]:
         transformer.add_adapter(LoraConfig(r=args.rank, lora_alpha=args.alpha, init_lora_weights="gaussian",
                                            target_modules=plain))
     if moe_names:
-        add_lora_moe(transformer, moe_names, args.num_experts, args.rank, args.alpha, args.top_k, args.router)
+        add_lora_moe(transformer, moe_names, args.num_experts, args.rank, args.alpha, args.top_k, args.router,
+                     args.router_input)
     if not plain and not moe_names:
         raise ValueError(f"--targets {args.targets!r} matches no Linear module of the transformer")
     return moe_names
@@ -245,7 +249,8 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
 def write_card(out_dir: Path, record: dict) -> Path:
     """The adapter's model card (README.md), generated from its training record."""
     a = record["args"]
-    kind = (f"LoRA-MoE: {a['num_experts']} experts of rank {a['rank']} (top-{a['top_k']}, {a['router']} router, "
+    kind = (f"LoRA-MoE: {a['num_experts']} experts of rank {a['rank']} (top-{a['top_k']}, {a['router']} router"
+            f"{' on the pooled instruction embedding' if a.get('router_input') == 'instruction' else ''}, "
             f"placement {a['moe_placement']}) + LoRA rank {a['rank']} on the other targets"
             if record["adapter"] == "moe" else f"LoRA rank {a['rank']}, alpha {a['alpha']}")
     if a.get("text_encoder_rank"):

@@ -149,6 +149,47 @@ def test_moe_routing_experiment_on_a_tiny_moe(toy_env, tmp_path):
                           "--adapter", "none"])
 
 
+def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(toy_dir, tmp_path):
+    """`router_input="instruction"`: the router reads FLUX's pooled text embedding (handed over by a
+    pre-hook on the transformer), so every token of a sequence goes to the same expert."""
+    from diffusers import FluxFillPipeline
+
+    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    t = pipe.transformer
+    lora_moe.add_lora_moe(t, "paper", num_experts=3, rank=4, router_input="instruction")
+    for m in lora_moe.moe_modules(t).values():
+        assert m.lora_route.in_features == t.config.pooled_projection_dim
+        nn.init.normal_(m.lora_route.weight, std=1.0)
+        for e in range(3):
+            nn.init.normal_(m.lora_B[f"expert_{e}"].weight, std=0.1)
+    cfg = t.config
+    kw = dict(timestep=torch.tensor([0.5] * 4), guidance=torch.tensor([50.0] * 4), return_dict=False,
+              pooled_projections=torch.randn(4, cfg.pooled_projection_dim),
+              encoder_hidden_states=torch.randn(4, 10, cfg.joint_attention_dim),
+              txt_ids=torch.zeros(10, 3), img_ids=torch.zeros(128, 3))
+    x = torch.randn(4, 128, cfg.in_channels)
+    layer = t.get_submodule("single_transformer_blocks.0.proj_out")
+    seen = []
+    handle = layer.register_forward_hook(lambda m, i, o: seen.append(m._route_logits(i[0].reshape(-1, i[0].shape[-1]),
+                                                                                   i[0]).argmax(-1).reshape(4, -1)))
+    with torch.no_grad():
+        a = t(hidden_states=x, **kw)[0]
+    handle.remove()
+    chosen = seen[0]
+    assert all(len(set(row.tolist())) == 1 for row in chosen)  # one expert per sequence
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", t, base_model="toy")
+    fresh = FluxFillPipeline.from_pretrained(toy_dir)
+    config = lora_moe.load_lora_moe(fresh, tmp_path / "moe.safetensors")
+    assert config["router_input"] == "instruction"
+    with torch.no_grad():
+        b = fresh.transformer(hidden_states=x, **kw)[0]
+    assert torch.equal(a, b)
+    alone = lora_moe.moe_modules(fresh.transformer)["single_transformer_blocks.0.proj_out"]
+    alone.route_context = None
+    with pytest.raises(RuntimeError, match="pooled text embedding"):
+        alone(torch.randn(1, 5, alone.base.in_features))
+
+
 def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
     """Their keys, no config: inferred, routed top-1 with weight 1, as their code does."""
     from diffusers import FluxFillPipeline

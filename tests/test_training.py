@@ -11,7 +11,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from icedit_lib import train_vae
+from icedit_lib import lora_moe, train_vae
 from icedit_lib.checkpoints import load_training_state, save_training_state
 
 from .test_editor import final_latents
@@ -327,6 +327,20 @@ def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_
     assert torch.equal(probed[0], own[0])
     assert all(torch.equal(row, other[1][0]) for row in probed[1]) and not torch.equal(probed[1], own[1])
     assert torch.equal(pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)[1], own[1])
+
+
+def test_instruction_routed_moe_trains_and_loads(toy_env, tmp_path):
+    from icedit_lib import train
+    from icedit_lib.editor import ICEditor
+
+    rec = train.main(["--adapter", "moe", "--router-input", "instruction", "--rank", "4", "--alpha", "4",
+                      "--num-experts", "2", "--validate-every", "0", "--threads", "1", "--optimizer", "adamw",
+                      "--lr", "1e-3", "--output-dir", str(tmp_path / "a"), "--max-steps", "2"])
+    assert rec["steps"] == 2 and "pooled instruction" in (tmp_path / "a" / "README.md").read_text()
+    editor = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu")
+    routers = {m.router_input for m in lora_moe.moe_modules(editor.pipe.transformer).values()}
+    assert routers == {"instruction"}
+    assert editor.edit(Image.new("RGB", (64, 64), "white"), "make it red", steps=1).image.size == (64, 64)
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
