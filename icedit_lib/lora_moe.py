@@ -88,7 +88,7 @@ class LoRAMoELinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
         flat = x.reshape(-1, x.shape[-1])
-        probs = self._route_logits(flat, x).float().softmax(-1)  # [tokens, N]
+        probs = self._route_logits(flat).float().softmax(-1)  # [tokens, N]
         top_p, top_i = probs.topk(self.top_k, dim=-1)
         if self.router == "fixed":  # the authors': softmax over the selected logit(s) alone
             gates = torch.full_like(top_p, 1.0 / self.top_k)
@@ -107,7 +107,8 @@ class LoRAMoELinear(nn.Module):
             self._count_usage(top_i[:, 0].detach().cpu().reshape(-1, x.shape[-2]))
         return out + self.scaling * delta.reshape(out.shape)
 
-    def _route_logits(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _route_logits(self, flat: torch.Tensor) -> torch.Tensor:
+        """Router logits per token: from the token itself, or from its sequence's pooled text embedding."""
         if self.router_input == "token":
             return self.lora_route(flat)
         if self.route_context is None:

@@ -170,8 +170,8 @@ def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(toy_di
     x = torch.randn(4, 128, cfg.in_channels)
     layer = t.get_submodule("single_transformer_blocks.0.proj_out")
     seen = []
-    handle = layer.register_forward_hook(lambda m, i, o: seen.append(m._route_logits(i[0].reshape(-1, i[0].shape[-1]),
-                                                                                   i[0]).argmax(-1).reshape(4, -1)))
+    handle = layer.register_forward_hook(
+        lambda m, i, o: seen.append(m._route_logits(i[0].reshape(-1, i[0].shape[-1])).argmax(-1).reshape(4, -1)))
     with torch.no_grad():
         a = t(hidden_states=x, **kw)[0]
     handle.remove()
