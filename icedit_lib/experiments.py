@@ -422,7 +422,7 @@ def moe_routing(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     if not lora_moe.moe_modules(editor.pipe.transformer):
         raise SystemExit(f"moe-routing: adapter {adapter!r} holds no LoRA-MoE layers")
     editor.pipe.set_progress_bar_config(disable=True)
-    by_type: dict[str, dict[str, torch.Tensor]] = {}  # edit type -> layer -> [positions, experts]
+    positions: dict[str, torch.Tensor] = {}  # layer -> [positions, experts], summed over the edits
     by_edit: dict[str, list[torch.Tensor]] = {}  # layer -> one [experts] count per edit, in suite order
     grid = None
     for row in tqdm(rows, desc="moe-routing"):
@@ -434,33 +434,36 @@ def moe_routing(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
         grid = row_grid
         with lora_moe.expert_usage(editor.pipe.transformer) as counts:
             editor.edit(image, row["instruction"], seed=seed, steps=steps)
-        totals = by_type.setdefault(row["edit_type"], {})
         for layer, c in counts.items():
-            totals[layer] = totals[layer] + c if layer in totals else c
+            positions[layer] = positions[layer] + c if layer in positions else c
             by_edit.setdefault(layer, []).append(c.sum(0))
-    types = [t for t in EDIT_TYPES if t in by_type]
+    kinds = [r["edit_type"] for r in rows]
+    types = [t for t in EDIT_TYPES if t in kinds]
+
+    def grouped(table: torch.Tensor, labels: list[str], names: list[str]) -> torch.Tensor:
+        """[len(names), experts]: the rows of `table` summed by their label."""
+        return torch.stack([table[[i for i, label in enumerate(labels) if label == name]].sum(0) for name in names])
+
     layers = {}
-    for layer in by_type[types[0]]:
-        per_type = torch.stack([by_type[t][layer] for t in types])  # [types, positions, experts]
-        positions = per_type.sum(0)
-        roles = lora_moe.token_roles(positions.shape[0], grid)
+    for layer, at in positions.items():
+        edits = torch.stack(by_edit[layer])
+        roles = lora_moe.token_roles(at.shape[0], grid)
         role_names = [r for r in ("text", "left", "right") if r in roles]
-        by_role = torch.stack([positions[[i for i, r in enumerate(roles) if r == name]].sum(0) for name in role_names])
-        share = positions.sum(0).double() / positions.sum()
+        by_role = grouped(at, roles, role_names)
+        share = at.sum(0).double() / at.sum()
         # chance level for the edit type: the same edits dealt at random into groups of the same sizes
-        edits, kinds, rng = torch.stack(by_edit[layer]), [r["edit_type"] for r in rows], random.Random(seed)
-        shuffled = [lora_moe.routing_dependence(torch.stack([edits[[i for i, k in enumerate(deal) if k == t]].sum(0)
-                                                             for t in types]))
-                    for deal in (rng.sample(kinds, len(kinds)) for _ in range(20))]
+        rng = random.Random(seed)
+        shuffled = [lora_moe.routing_dependence(grouped(edits, rng.sample(kinds, len(kinds)), types))
+                    for _ in range(20)]
         layers[layer] = {
             "expert_share": [round(float(x), 4) for x in share],
-            "balance": round(float(-(share * share.clamp_min(1e-12).log()).sum() / torch.tensor(len(share)).log()), 4),
-            "dependence_on_edit_type": round(lora_moe.routing_dependence(per_type.sum(1)), 4),
+            "balance": round(lora_moe.routing_balance(at.sum(0)), 4),
+            "dependence_on_edit_type": round(lora_moe.routing_dependence(grouped(edits, kinds, types)), 4),
             "dependence_on_random_grouping": round(sum(shuffled) / len(shuffled), 4),
             "dependence_on_role": round(lora_moe.routing_dependence(by_role), 4),
-            "dependence_on_position": round(lora_moe.routing_dependence(positions), 4),
+            "dependence_on_position": round(lora_moe.routing_dependence(at), 4),
             "share_by_role": {name: [round(float(x), 3) for x in r / r.sum()] for name, r in zip(role_names, by_role)},
-            "dominant_expert_map": positions[-grid[0] * grid[1]:].argmax(-1).reshape(grid).tolist()}
+            "dominant_expert_map": at[-grid[0] * grid[1]:].argmax(-1).reshape(grid).tolist()}
     title = f"What the LoRA-MoE router decides on ({adapter}, {n} held-out edits, {steps} steps)"
     table = (f"**{title}**\n\nShare of the routing's entropy explained, I(group; expert) / H(expert): 0 = the router "
              "ignores the grouping, 1 = the grouping decides the expert. Chance: the same edits dealt at random into groups "

@@ -27,6 +27,7 @@ file go through diffusers' stock `load_lora_adapter`.
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,13 +143,6 @@ def placement_modules(transformer, placement: str | list[str]) -> list[str]:
            [single.format(i=i) for i in range(cfg.num_single_layers)]
 
 
-def _share_pooled_text(transformer, args, kwargs) -> None:
-    """Forward pre-hook: hand FLUX's pooled text embedding to the instruction-routed experts."""
-    pooled = kwargs["pooled_projections"] if "pooled_projections" in kwargs else args[2]
-    for m in moe_modules(transformer).values():
-        m.route_context = pooled
-
-
 def add_lora_moe(transformer, placement="paper", num_experts: int = 4, rank: int = 32, alpha: float = 32.0,
                  top_k: int = 1, router: str = "trainable", router_input: str = "token") -> list[str]:
     """Replace each target Linear with a LoRAMoELinear, in place; return the names."""
@@ -167,8 +161,15 @@ def add_lora_moe(transformer, placement="paper", num_experts: int = 4, rank: int
             parent[int(child)] = moe
         else:
             setattr(parent, child, moe)
-    if router_input == "instruction":
-        transformer.register_forward_pre_hook(_share_pooled_text, with_kwargs=True)
+    if router_input == "instruction":  # hand FLUX's pooled text embedding to the experts before each forward
+        routed = list(moe_modules(transformer).values())
+
+        def share_pooled_text(module, args, kwargs) -> None:
+            pooled = kwargs["pooled_projections"] if "pooled_projections" in kwargs else args[2]
+            for m in routed:
+                m.route_context = pooled
+
+        transformer.register_forward_pre_hook(share_pooled_text, with_kwargs=True)
     transformer._lora_moe_config = dict(placement=names, num_experts=num_experts, rank=rank, alpha=alpha,
                                         top_k=top_k, router=router, router_input=router_input)
     return names
@@ -204,6 +205,17 @@ def expert_usage(transformer):
             m.usage = None
 
 
+def _entropy(p: torch.Tensor) -> torch.Tensor:
+    p = p[p > 0]
+    return -(p * p.log()).sum()
+
+
+def routing_balance(counts) -> float:
+    """H(expert) / log N of a layer's [experts] token counts: 1 when every expert serves as many tokens."""
+    share = torch.as_tensor(counts, dtype=torch.float64)
+    return float(_entropy(share / share.sum()) / math.log(len(share)))
+
+
 def routing_dependence(table) -> float:
     """How much of the routing a grouping explains: I(group; expert) / H(expert) for a
     [groups, experts] count table (rows: edit types, token positions, ...). 0 when the experts
@@ -212,7 +224,7 @@ def routing_dependence(table) -> float:
     joint = torch.as_tensor(table, dtype=torch.float64)
     joint = joint / joint.sum()
     expert, group = joint.sum(0), joint.sum(1, keepdim=True)
-    h_expert = -(expert[expert > 0] * expert[expert > 0].log()).sum()
+    h_expert = _entropy(expert)
     nz = joint > 0
     mutual = (joint[nz] * (joint / (group * expert))[nz].log()).sum()
     return max(0.0, float(mutual / h_expert)) if h_expert > 0 else 0.0  # rounding can dip below 0
