@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states toy-judge toy-adapters \
+.PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states toy-judge toy-adapters toy-lora toy-moe \
 	table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
 
 $(STAMP): pyproject.toml requirements.txt
@@ -34,7 +34,8 @@ notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
 
 # After the shipped Fill base or VAE changes: retrain everything that depends on it and regenerate every table.
-# `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18); states cached for the old
+# `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18 with 4000-step adapters;
+# the 12000-step adapters take 28 and 31 min at one thread each, so expect about 75 min); states cached for the old
 # base are removed first so nothing resumes from them.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
 remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
@@ -45,9 +46,13 @@ stale-states: venv
 toy-judge: stale-states
 	$(ONE_THREAD) icedit_lib.train_judge --base toy --adapter none --output-dir data/models/toy_judge --threads 1
 
-toy-adapters: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 4000 --eval-n 64 --threads 1
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 4000 --eval-n 64 --threads 1
+toy-adapters: toy-lora toy-moe
+
+toy-lora: stale-states
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 12000 --eval-n 64 --threads 1
+
+toy-moe: stale-states
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 12000 --eval-n 64 --threads 1
 
 table-training-free: stale-states
 	$(ONE_THREAD) icedit_lib.experiments training-free --out-dir results/training_free
@@ -58,10 +63,10 @@ table-fine-tuning: toy-adapters
 table-scaling-free: toy-judge
 	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_training_free --adapter none --judge toy-judge
 
-table-scaling-moe: toy-judge toy-adapters
+table-scaling-moe: toy-judge toy-moe
 	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_moe --adapter toy-moe --judge toy-judge
 
-table-moe-routing: toy-adapters
+table-moe-routing: toy-moe
 	$(ONE_THREAD) icedit_lib.experiments moe-routing --out-dir results/moe_routing
 
 lab: venv
