@@ -33,7 +33,7 @@ def shapesworld_pair(index: int, seed: int = 0) -> dict:
     kind = rng.choices(list(TASK_MIX), weights=list(TASK_MIX.values()))[0]
     pair = sw.random_pair(rng, kind=kind, split="train")
     return {"source": sw.render(pair.source), "target": sw.render(pair.target), "instruction": pair.instruction,
-            "task": kind}
+            "task": kind, "caption": sw.diptych_caption(pair.source, pair.edit)}
 
 
 def _image(value) -> Image.Image:

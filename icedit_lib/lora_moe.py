@@ -84,10 +84,13 @@ class LoRAMoELinear(nn.Module):
             nn.init.zeros_(self.lora_B[f"expert_{e}"].weight)
         self.balance_loss: torch.Tensor | None = None
         self.track_usage = False
+        self.disabled = False  # True: the base layer alone (`train.adapters_off`)
         self.usage: torch.Tensor | None = None  # [token position, expert] counts while tracked (`expert_usage`)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
+        if self.disabled:
+            return out
         flat = x.reshape(-1, x.shape[-1])
         probs = self._route_logits(flat).float().softmax(-1)  # [tokens, N]
         top_p, top_i = probs.topk(self.top_k, dim=-1)

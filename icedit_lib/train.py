@@ -25,6 +25,14 @@ peft; LoRA-MoE replaces the `--moe-placement` modules with routed experts
 parameters and the optimizer state (safetensors) and resume exactly after a kill;
 validation edits are written every `--validate-every` steps.
 
+`--caption-distill W` (not in the paper; ShapesWorld pairs only) blends the regression target
+with what the base model itself predicts, adapters off, when prompted with the pair's
+descriptive caption (the pretraining corpus's language): target = (1 - W) (noise - x0) +
+W v_base(x_t, caption). The miniature base edits better from a description of the change than
+an adapter does from the instruction (`results/fine_tuning_recipes`); this asks the adapter to
+make the instruction do what the description does, with the base's own, lower-variance
+prediction as the teacher (see `micro_batch_loss`).
+
 `--text-encoder-rank R` (not in the paper, which keeps FLUX's encoders frozen) also puts LoRA
 on the CLIP and T5 encoders' attention: the miniature's encoders never read an imperative
 sentence (see `add_text_encoder_lora`). A LoRA keeps CLIP's adapter in the stock Flux LoRA
@@ -85,6 +93,9 @@ def parse_args(argv=None):
     p.add_argument("--loss-region", choices=("all", "right"), default="all")
     p.add_argument("--changed-weight", type=float, default=1.0,
                    help="loss weight of right-half tokens where the target differs from the source (1: the authors)")
+    p.add_argument("--caption-distill", type=float, default=0.0,
+                   help="blend the target with the adapter-free base's prediction from the pair's descriptive "
+                        "caption, this weight (0: the authors; ShapesWorld data only)")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic")
     p.add_argument("--prompt-dropout", type=float, default=0.1)
     p.add_argument("--optimizer", choices=("prodigy", "adamw"), default="prodigy")
@@ -104,6 +115,10 @@ def parse_args(argv=None):
                    help="after training, evaluate on this many held-out edits (the fine-tuning experiment's suite) "
                         "and put the numbers in training.json and the model card")
     args = p.parse_args(argv)
+    if not 0.0 <= args.caption_distill <= 1.0:
+        p.error(f"--caption-distill is a blend weight in [0, 1], got {args.caption_distill}")
+    if args.caption_distill and not args.data.startswith("shapesworld"):
+        p.error("--caption-distill needs descriptive captions, which only ShapesWorld pairs carry")
     args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
     return args
 
@@ -154,6 +169,27 @@ def add_text_encoder_lora(pipe, rank: int) -> dict[str, torch.nn.Module]:
     return {name: getattr(pipe, name) for name in TEXT_ENCODER_TARGETS}
 
 
+@contextlib.contextmanager
+def adapters_off(pipe, transformer):
+    """The base model as pretrained: every LoRA (transformer, text encoders) and LoRA-MoE layer
+    switched off for the duration, then back on."""
+    from .lora_moe import moe_modules
+
+    peft_models = [m for m in (transformer, pipe.text_encoder, pipe.text_encoder_2) if getattr(m, "peft_config", None)]
+    moes = list(moe_modules(transformer).values())
+    for m in peft_models:
+        m.disable_adapters()
+    for m in moes:
+        m.disabled = True
+    try:
+        yield
+    finally:
+        for m in peft_models:
+            m.enable_adapters()
+        for m in moes:
+            m.disabled = False
+
+
 # --------------------------------------------------------------------------- one micro-batch
 def diptych_pair(pair: dict, panel_width: int, multiple: int) -> torch.Tensor:
     """The training diptych (source | target), [1, 3, H, 2W] in [-1, 1]; the source's aspect
@@ -174,8 +210,8 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
     b, _, height, width = images.shape
     mask = torch.zeros(b, 1, height, width, device=device, dtype=images.dtype)
     mask[..., width // 2:] = 1.0
-    prompts = [" " if rng.random() < args.prompt_dropout else make_prompt(p["instruction"], args.prompt)
-               for p in pairs]
+    dropped = [rng.random() < args.prompt_dropout for _ in pairs]
+    prompts = [" " if drop else make_prompt(p["instruction"], args.prompt) for p, drop in zip(pairs, dropped)]
     with torch.set_grad_enabled(bool(args.text_encoder_rank)):  # adapted encoders learn
         embeds, pooled, text_ids = pipe.encode_prompt(prompts, None, device=device,
                                                       max_sequence_length=max_sequence_length)
@@ -191,10 +227,20 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
     xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * noise
     img_ids = pipe._prepare_latent_image_ids(b, lh // 2, lw // 2, device, x0.dtype)
     guidance = torch.full((b,), 1.0, device=device) if guidance_embeds else None
-    pred = transformer(hidden_states=torch.cat([xt, masked_latents, mask_packed], -1), timestep=t, guidance=guidance,
-                       pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, img_ids=img_ids,
-                       return_dict=False)[0]
-    err = (pred.float() - (noise - x0).float()).pow(2).mean(-1)  # per token
+    inputs = dict(hidden_states=torch.cat([xt, masked_latents, mask_packed], -1), timestep=t, guidance=guidance,
+                  img_ids=img_ids, return_dict=False)
+    pred = transformer(pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, **inputs)[0]
+    target = (noise - x0).float()
+    if args.caption_distill:  # the base's own velocity from the change described, the instruction's teacher
+        unwrapped = getattr(transformer, "module", transformer)
+        captions = [" " if drop else p["caption"] for p, drop in zip(pairs, dropped)]  # dropped stays unconditional
+        with torch.no_grad(), adapters_off(pipe, unwrapped):
+            c_embeds, c_pooled, c_ids = pipe.encode_prompt(captions, None, device=device,
+                                                           max_sequence_length=max_sequence_length)
+            teacher = unwrapped(pooled_projections=c_pooled, encoder_hidden_states=c_embeds, txt_ids=c_ids,
+                                **inputs)[0].float()
+        target = (1 - args.caption_distill) * target + args.caption_distill * teacher
+    err = (pred.float() - target).pow(2).mean(-1)  # per token
     weight = torch.ones_like(err)
     if args.changed_weight != 1.0:
         weight = weight + (args.changed_weight - 1) * changed_tokens(images.float(), err.shape[1]).to(err.device)

@@ -677,3 +677,67 @@ def test_trim_step_log_keeps_the_steps_a_run_starts_from(tmp_path):
     trim_step_log(log, 0)  # a fresh start
     assert log.read_text() == ""
     trim_step_log(tmp_path / "missing.jsonl", 0)  # nothing to trim
+
+
+@pytest.mark.parametrize("adapter", ["lora", "moe"])
+def test_adapters_off_gives_the_base_model_and_restores_the_adapters(toy_env, adapter):
+    """The caption teacher of `--caption-distill` is the base as pretrained: with every adapter of the
+    transformer and both encoders off the outputs are the bare model's, and after it the adapted ones."""
+    from icedit_lib import registry, train
+
+    args = train.parse_args(["--output-dir", "unused", "--adapter", adapter, "--num-experts", "2", "--rank", "4",
+                             "--alpha", "4", "--text-encoder-rank", "4"])
+    pipe, entry = registry.load_fill_pipeline("toy", device="cpu")
+    torch.manual_seed(0)
+
+    def run():
+        embeds, pooled, ids = pipe.encode_prompt(["a red circle"], None, device="cpu",
+                                                 max_sequence_length=entry.max_sequence_length)
+        x = torch.randn(1, 8, pipe.transformer.config.in_channels, generator=torch.Generator().manual_seed(1))
+        img_ids = torch.zeros(8, 3)
+        img_ids[:, 2] = torch.arange(8)
+        return pipe.transformer(hidden_states=x, timestep=torch.tensor([0.5]), guidance=torch.tensor([1.0]),
+                                pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=ids,
+                                img_ids=img_ids, return_dict=False)[0]
+
+    with torch.no_grad():
+        bare = run()
+        train.add_adapter(pipe.transformer, args)
+        train.add_text_encoder_lora(pipe, args.text_encoder_rank)
+        for name, p in [*pipe.transformer.named_parameters(), *pipe.text_encoder.named_parameters(),
+                        *pipe.text_encoder_2.named_parameters()]:
+            if "lora_B" in name:  # trained adapters: B is no longer zero
+                p.normal_(std=0.5)
+        adapted = run()
+        with train.adapters_off(pipe, pipe.transformer):
+            torch.testing.assert_close(run(), bare)
+        torch.testing.assert_close(run(), adapted)
+    assert not torch.allclose(adapted, bare, atol=1e-4)
+
+
+def test_caption_distill_with_the_caption_as_prompt_and_an_untrained_adapter_has_zero_loss(toy_env):
+    """Full distillation (weight 1) asks the adapted model for the base's velocity from the caption.
+    An adapter at its start (B = 0) is the base, so prompted with the caption itself it has nothing to
+    learn: the loss is exactly zero. With the instruction as its prompt it has."""
+    from icedit_lib import registry, train
+    from icedit_lib.edit_pairs import shapesworld_pair
+
+    pipe, entry = registry.load_fill_pipeline("toy", device="cpu")
+    pair = shapesworld_pair(0)
+    common = ["--output-dir", "unused", "--rank", "4", "--alpha", "4", "--text-encoder-rank", "4",
+              "--prompt-dropout", "0", "--caption-distill", "1"]
+    args = train.parse_args(common + ["--prompt", "direct"])
+    train.add_adapter(pipe.transformer, args)
+    train.add_text_encoder_lora(pipe, args.text_encoder_rank)
+
+    def loss(a, p):
+        return train.micro_batch_loss(pipe, pipe.transformer, a, [p], torch.Generator().manual_seed(0),
+                                      random.Random(0), entry.panel_width, entry.max_sequence_length,
+                                      torch.device("cpu")).item()
+
+    assert loss(args, {**pair, "instruction": pair["caption"]}) == 0.0
+    assert loss(args, pair) > 0.0
+    with pytest.raises(SystemExit):
+        train.parse_args(common[:-1] + ["1.5"])
+    with pytest.raises(SystemExit):
+        train.parse_args(common + ["--data", "magicbrush:x.parquet"])
