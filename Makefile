@@ -35,7 +35,7 @@ notebooks: venv
 
 # After the shipped Fill base or VAE changes: retrain everything that depends on it and regenerate every table.
 # `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18 with 4000-step adapters;
-# the 12000-step adapters take 28 and 31 min at one thread each, so expect about 75 min); states cached for the old
+# the distilled 12000-step adapters take 33 and 37 min at one thread each, so expect about 80 min); states cached for the old
 # base are removed first so nothing resumes from them.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
 remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
@@ -49,10 +49,10 @@ toy-judge: stale-states
 toy-adapters: toy-lora toy-moe
 
 toy-lora: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 12000 --eval-n 64 --threads 1
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 12000 --eval-n 64 --threads 1
 
 toy-moe: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 12000 --eval-n 64 --threads 1
+	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 12000 --eval-n 64 --threads 1
 
 table-training-free: stale-states
 	$(ONE_THREAD) icedit_lib.experiments training-free --out-dir results/training_free

@@ -62,7 +62,8 @@ REFERENCE_ROW = "inpaint + descriptive caption (reference)"
 TRAINING_FREE_FOLDERS = {"inversion + IC prompt": "inversion_ic", "inversion + bare instruction": "inversion_direct",
                          "inpaint + IC prompt": "inpaint_ic", "inpaint + bare instruction": "inpaint_direct",
                          REFERENCE_ROW: "inpaint_caption"}
-# The shipped LoRA-MoE's recipe trained for the ablations' `--train-steps`: what each ablation changes one thing of.
+# LoRA-MoE 4 x r32 with adapted encoders, the paper's loss, trained for the ablations' `--train-steps`: what each
+# ablation changes one thing of.
 ABLATION_REFERENCE = "LoRA-MoE 4 x r32, ablation reference"
 # The comparisons the paper draws, as (A, B, question): each is also reported edit by edit (`paired`).
 PAIRED = {
@@ -331,7 +332,9 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
 
 # name -> (train.py arguments or a shipped adapter's registry name, prompt mode at inference)
 # The shipped adapters' recipe adapts the miniature's text encoders too (`train --text-encoder-rank`,
-# not in the paper: the miniature's encoders never read an instruction); the ablations follow it.
+# not in the paper: the miniature's encoders never read an instruction); the ablations follow it. The shipped
+# adapters also distil the base's caption-prompted prediction (`--caption-distill`); the ablations keep the
+# paper's loss, so that they measure the paper's choices.
 ENCODERS = ["--text-encoder-rank", "16"]
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),

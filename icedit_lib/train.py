@@ -313,6 +313,9 @@ def write_card(out_dir: Path, record: dict) -> Path:
              *([f"- text encoders adapted too (LoRA rank {a['text_encoder_rank']} on their attention), which the "
                 "paper does not do: the miniature's encoders never read an imperative sentence in pretraining"]
                if a.get("text_encoder_rank") else []),
+             *([f"- target blended with the adapter-free base's prediction from the pair's descriptive caption, weight "
+                f"{a['caption_distill']} (`--caption-distill`, not in the paper: the miniature base edits better from a "
+                "description than from an instruction)"] if a.get("caption_distill") else []),
              f"- steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
     ev = record.get("evaluation")
     if ev:

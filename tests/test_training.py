@@ -445,12 +445,13 @@ def test_finetune_prodigy_two_steps(toy_env, tmp_path):
 
     rec = train.main(["--output-dir", str(tmp_path / "p"), "--max-steps", "2", "--rank", "4", "--alpha", "4",
                       "--validate-every", "0", "--threads", "1", "--loss-region", "right", "--eval-n", "2",
-                      "--changed-weight", "10"])
+                      "--changed-weight", "10", "--caption-distill", "0.5"])
     assert rec["args"]["optimizer"] == "prodigy" and rec["steps"] == 2
     assert rec["evaluation"]["overall"]["n"] == 2 and (tmp_path / "p" / "evaluation" / "results.json").exists()
     card = (tmp_path / "p" / "README.md").read_text()
     assert "--eval-n 2" in card and "held-out evaluation (2 edits" in card
     assert "changed tokens weighted 10.0" in card
+    assert "descriptive caption, weight 0.5" in card
 
 
 def test_finetune_stops_on_a_non_finite_loss(toy_env, tmp_path, monkeypatch):
