@@ -232,13 +232,12 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
     pred = transformer(pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, **inputs)[0]
     target = (noise - x0).float()
     if args.caption_distill:  # the base's own velocity from the change described, the instruction's teacher
-        unwrapped = getattr(transformer, "module", transformer)
         captions = [" " if drop else p["caption"] for p, drop in zip(pairs, dropped)]  # dropped stays unconditional
-        with torch.no_grad(), adapters_off(pipe, unwrapped):
+        with torch.no_grad(), adapters_off(pipe, pipe.transformer):  # the pipeline holds the unwrapped model
             c_embeds, c_pooled, c_ids = pipe.encode_prompt(captions, None, device=device,
                                                            max_sequence_length=max_sequence_length)
-            teacher = unwrapped(pooled_projections=c_pooled, encoder_hidden_states=c_embeds, txt_ids=c_ids,
-                                **inputs)[0].float()
+            teacher = pipe.transformer(pooled_projections=c_pooled, encoder_hidden_states=c_embeds, txt_ids=c_ids,
+                                       **inputs)[0].float()
         target = (1 - args.caption_distill) * target + args.caption_distill * teacher
     err = (pred.float() - target).pow(2).mean(-1)  # per token
     weight = torch.ones_like(err)
