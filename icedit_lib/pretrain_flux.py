@@ -133,8 +133,14 @@ def parse_args(argv=None):
     p.add_argument("--continue-from-export", action="store_true",
                    help="no state in --work-dir: continue from the weights exported in --model-dir (a new "
                         "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
+    p.add_argument("--fresh-schedule", action="store_true",
+                   help="with --continue-from-export: a learning-rate schedule of the run's own (warm-up to --lr, "
+                        "then cosine to a tenth of it at --steps) from the exported step, instead of the tail of "
+                        "one cosine over steps 0 to --steps, which starts a late continuation far below --lr")
     args = p.parse_args(argv)
     args.work_dir = args.work_dir or f"checkpoints/{args.stage}"
+    if args.fresh_schedule and not args.continue_from_export:
+        p.error("--fresh-schedule starts a schedule at an exported step: it needs --continue-from-export")
     unknown = set(args.fill_kinds.split(",")) - set(FILL_KINDS)
     if unknown:
         p.error(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
@@ -369,10 +375,11 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
     return (err * weight).sum() / weight.sum()
 
 
-def lr_at(step: int, args) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+def lr_at(step: int, args, start: int = 0) -> float:
+    """Linear warm-up from `start`, then cosine from --lr to --lr / 10 at --steps."""
+    if step - start < args.warmup:
+        return args.lr * (step - start + 1) / args.warmup
+    progress = (step - start - args.warmup) / max(1, args.steps - start - args.warmup)
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -490,7 +497,10 @@ def main(argv=None) -> dict:
     deadline = time.time() + args.max_minutes * 60 if args.max_minutes else math.inf
     while step < last:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
+            if args.fresh_schedule:
+                g["lr"] = lr_at(step, args, start=rewarm_from)
+            else:  # the tail of the schedule from step 0, re-warmed when the optimizer is fresh
+                g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
         loss = training_loss(pipe, args, step, device)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -208,6 +208,21 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path, monkeypatch):
     assert 0 < max(diffs) < 0.01  # one small optimizer step away from the exported weights, not a fresh init
 
 
+def test_fresh_schedule_restarts_the_learning_rate_at_the_export():
+    """A late continuation with --fresh-schedule warms up to --lr and decays to a tenth at --steps;
+    without it, it takes the tail of the schedule from step 0 (far below --lr)."""
+    from icedit_lib.pretrain_flux import lr_at, parse_args
+
+    args = parse_args(["--stage", "fill", "--steps", "1500", "--lr", "1e-3", "--warmup", "100",
+                       "--continue-from-export", "--fresh-schedule"])
+    assert lr_at(1000, args, start=1000) == pytest.approx(1e-5)
+    assert lr_at(1099, args, start=1000) == pytest.approx(1e-3)
+    assert lr_at(1500, args, start=1000) == pytest.approx(1e-4)
+    assert lr_at(1099, args) < 0.3e-3  # the old tail: 70% of the way along one cosine from step 0
+    with pytest.raises(SystemExit):
+        parse_args(["--stage", "fill", "--fresh-schedule"])
+
+
 def test_pretrain_stops_cleanly_after_max_minutes(toy_dir, tmp_path):
     """A time-boxed run (a lent GPU, the end of a session) stops early with its state, export and evaluation."""
     import shutil
