@@ -95,7 +95,15 @@ NOTES = {"vae": "Before the decoder was fine-tuned, the single panels that faile
          "t2i": "Still improving when stopped (0% exact up to 6000 steps, 11% at 16000; cells and background are "
                 "learned first, color and shape last). Next: continue the transformer alone on the frozen encoders "
                 "(`--stage t2i --freeze-text-encoders --continue-from-export --work-dir checkpoints/t2i_frozen`), "
-                "which leaves the Fill model's encoders unchanged.",
+                "which leaves the Fill model's encoders unchanged. Measured since: 1802 such steps at batch 128 on a "
+                "lent H200 (231K examples, `results/gpu_h200`) moved cells 64% -> 70%, shape 40% -> 43%, color 31% -> "
+                "33% and exact scenes not at all (10.9%, not shipped); classifier-free guidance after 2000 steps "
+                "with caption dropout raised every attribute but exact scenes only from 12.5% to 14% "
+                "(`results/pretraining_attempts.md`, session 9). What limits it: a scene is exact only when every "
+                "attribute of every object is, so per-attribute accuracies of 30-40% (color, shape) multiply "
+                "towards zero; 90% exact needs them near 98%. What it would take: many times the 500K captioned "
+                "examples seen so far (an estimate from the slow attribute gains above, not a measurement), i.e. "
+                "GPU hours rather than this CPU's days.",
          "fill": "The copy skill came first, as the first probe predicted (phase 1): 5% at 2000 steps, 47% at "
                  "4000, 78% at 8000, 88% at 10000, 92% at 16000 (the VAE alone allows about 98%); descriptive "
                  "one-change inpainting stayed at 0% exact throughout, because the latents it trained on were "
@@ -118,7 +126,16 @@ NOTES = {"vae": "Before the decoder was fine-tuned, the single panels that faile
                  "48000, 20.7% (6 to 0, p = 0.03); per type restyle 53%, add 37%, remove 30%, background 30%, resize 14%, recolor 10%, move 6%, replace 3%; kept objects 85%, "
                  "copy 98%. The 64-pair evaluation was first made on the GPU (fp32), matching the CPU's pair for "
                  "pair; the one below was made again with the fine-tuned decoder (session 18): the same 20.3%, copy "
-                 "98.4% -> 100%. The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
+                 "98.4% -> 100%; on the 256 pairs 24.2% (23.0% with the old decoder). Continuing phase 5's schedule "
+                 "on this CPU (1748 steps at batch 128, 75 minutes on two threads) gave 25.0% against 24.2% (3 pairs "
+                 "to 1, p = 0.62) with the training loss flat: not shipped, and the schedule was left there. What "
+                 "limits it: the general rule for unseen scenes, not the architecture (trained on 32 fixed pairs the "
+                 "same model reaches 75% on them, every edit type included, `results/fill_memorization`); the gains "
+                 "came with examples seen at the low-learning-rate ends of schedules. What it would take: at phase 3's "
+                 "rate (0.9 points per 1000 batch-16 steps on the 256 pairs), were it to hold, some 68000 more steps "
+                 "for the 61 points missing, 9-11 hours of these two cores, and more if the rate falls; on a GPU, a new "
+                 "schedule at batch 128 (`--fresh-schedule`) over many thousands of steps, in minutes per thousand. "
+                 "The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
 
 
 def _where(rec: dict) -> str:
@@ -179,7 +196,10 @@ def write_card(model_dir: str | Path, speed_record: Path = SPEED_RECORD) -> Path
         rec = json.loads(path.read_text())
         steps = rec.get("steps", rec.get("step"))
         target = rec.get("args", {}).get("steps", steps)
-        status = "complete" if steps == target else f"**in progress: {steps} of {target} steps**"
+        stopped = rec.get("stopped")  # why a schedule was left unfinished on purpose (written by hand)
+        status = "complete" if steps == target else \
+            f"stopped at {steps} of a {target}-step schedule: {stopped}" if stopped else \
+            f"**in progress: {steps} of {target} steps**"
         wall_s, steps_text = rec.get("wall_s", 0), str(steps)
         if "decoder_from" in rec:  # decoder fine-tuned on a finished VAE (`train_vae --decoder-from`), maybe twice
             chain = [rec]
@@ -199,7 +219,7 @@ def write_card(model_dir: str | Path, speed_record: Path = SPEED_RECORD) -> Path
         value = (rec.get("evaluation") or {}).get(metric)
         if value is not None:
             verdict = "met" if value >= threshold else \
-                "**not met**" if steps == target else "**not met yet** (training in progress)"
+                "**not met**" if steps == target or stopped else "**not met yet** (training in progress)"
             lines.append(f"- target ({wording}): {verdict}, {metric} = {value:.1%}")
         lines += [f"- note: {NOTES[name]}"] if name in NOTES else []
         lines.append("")

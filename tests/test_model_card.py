@@ -47,3 +47,12 @@ def test_card_adds_a_fine_tuned_decoder_to_its_vae_and_shows_reevaluations(tmp_p
     assert "exact_all = 99.0%" in card and "**not met**" in card
     assert "evaluated again (a new decoder); before: fill_one_change 0.200" in card
     assert "fill_one_change = 25.0%" in card
+
+
+def test_card_says_why_a_schedule_was_left_unfinished(tmp_path):
+    (tmp_path / "training_fill.json").write_text(json.dumps(
+        {"step": 5, "wall_s": 60, "evaluation": {"fill_one_change": 0.25}, "args": {"steps": 10},
+         "stopped": "more of it added nothing"}))
+    card = write_card(tmp_path, speed_record=tmp_path / "missing.json").read_text()
+    assert "stopped at 5 of a 10-step schedule: more of it added nothing" in card
+    assert "**not met**, fill_one_change = 25.0%" in card and "in progress" not in card
