@@ -48,6 +48,11 @@ encoders and P = 0.1, 64 held-out scenes): after 2000 steps, guidance 2 raised e
 `--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
 that start gated shut (an experiment: is depth what the Fill lacks?).
 
+Learning rate: warm-up, then cosine from --lr to --lr / 10 over steps 0 to --steps. A run continued
+from an export takes that schedule's tail (re-warmed), which late in a schedule is far below --lr;
+`--fresh-schedule` gives it a warm-up and cosine of its own from the exported step to --steps (a new
+phase with a new peak).
+
 Resumable after a kill (state every `--checkpoint-minutes`; data is a function of (seed,
 step)); `--export-only` writes the current EMA weights into the model folder.
 """
