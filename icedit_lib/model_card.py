@@ -133,8 +133,10 @@ NOTES = {"vae": "Before the decoder was fine-tuned, the single panels that faile
                  "same model reaches 75% on them, every edit type included, `results/fill_memorization`); the gains "
                  "came with examples seen at the low-learning-rate ends of schedules. What it would take: at phase 3's "
                  "rate (0.9 points per 1000 batch-16 steps on the 256 pairs), were it to hold, some 68000 more steps "
-                 "for the 61 points missing, 9-11 hours of these two cores, and more if the rate falls; on a GPU, a new "
-                 "schedule at batch 128 (`--fresh-schedule`) over many thousands of steps, in minutes per thousand. "
+                 "for the 61 points missing, 9-11 hours of these two cores, and more if the rate falls; on a GPU, new "
+                 "schedules at batch 128 (`--fresh-schedule`) over many thousands of steps, in minutes per thousand. "
+                 "A first such schedule on this CPU (2000 steps, peak 3e-4, an hour; session 21, not shipped) reached "
+                 "27.0% on the 256 pairs, 10 pairs to 3 (p = 0.09; `results/fill_checkpoints`, phase 7). "
                  "The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
 
 
