@@ -136,7 +136,7 @@ NOTES = {"vae": "Before the decoder was fine-tuned, the single panels that faile
                  "for the 61 points missing, 9-11 hours of these two cores, and more if the rate falls; on a GPU, new "
                  "schedules at batch 128 (`--fresh-schedule`) over many thousands of steps, in minutes per thousand. "
                  "A first such schedule on this CPU (2000 steps, peak 3e-4, an hour; session 21, not shipped) reached "
-                 "27.0% on the 256 pairs, 10 pairs to 3 (p = 0.09; `results/fill_checkpoints`, phase 7). "
+                 "27.0% on the 256 pairs, 10 pairs to 3, and 25.4% on 256 others, 4 to 2 (together p = 0.064; `results/fill_checkpoints`, phase 7). "
                  "The adapters (toy-lora, toy-moe) are fine-tuned from this base."}
 
 
