@@ -7,9 +7,11 @@ then "completes the collage", and the right half is the edit.
 
 Sizes: FLUX works on 16-pixel tokens (8x VAE, 2x2 packing), the miniature on 8-pixel
 ones (4x VAE). The authors' script forces width 512 and rounds the height to a
-multiple of 8, so heights like 520 lose 8 rows in the pipeline; here the panel is
-resized to exactly (panel_width, H) with H a multiple of the token size, and the
-edited panel is resized back to the source's size, so no row is dropped.
+multiple of 8, not 16: for a height like 520 the pipeline resizes the diptych to the
+multiple of 16 below (512 rows, the image squashed), and the script's crop of the
+520-row output then takes 8 rows that are not there (black). Here the panel is resized
+to exactly (panel_width, H) with H a multiple of the token size, and the edited panel
+is resized back to the source's size: nothing is squashed unasked and no row is black.
 """
 from __future__ import annotations
 

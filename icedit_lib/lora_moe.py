@@ -7,10 +7,10 @@ router pick the top-k for each token:
     y = W x + (alpha / r) * sum_{e in topk(x)} g_e(x) * B_e A_e x
 
 Fixed here against the authors' code (`../shared/paper/NOTES.md`):
-- they weight the chosen expert by a softmax over the single selected logit, always 1.0,
-  so the router gets no gradient and stays a random projection. Here the chosen expert is
-  weighted by its router probability (`router="trainable"`, Switch-Transformer style);
-  `router="fixed"` reproduces theirs;
+- they weight the chosen experts by a softmax over the selected logits alone; at their top-1
+  that is always 1.0, so the router gets no gradient and stays a random projection. Here a
+  top-1 expert is weighted by its router probability (`router="trainable"`, Switch-Transformer
+  style); `router="fixed"` reproduces theirs (at top-k > 1 both take their softmax);
 - they add no load-balancing loss; here each layer exposes the Switch loss
   N * sum_e f_e * P_e (f_e: share of tokens routed to e, P_e: mean router probability);
 - they compute every expert for every token; here each expert runs on its tokens only.
@@ -92,12 +92,14 @@ class LoRAMoELinear(nn.Module):
         if self.disabled:
             return out
         flat = x.reshape(-1, x.shape[-1])
-        probs = self._route_logits(flat).float().softmax(-1)  # [tokens, N]
+        logits = self._route_logits(flat).float()  # [tokens, N]
+        probs = logits.softmax(-1)
         top_p, top_i = probs.topk(self.top_k, dim=-1)
-        if self.router == "fixed":  # the authors': softmax over the selected logit(s) alone
-            gates = torch.full_like(top_p, 1.0 / self.top_k)
-        else:
-            gates = top_p if self.top_k == 1 else top_p / top_p.sum(-1, keepdim=True)
+        if self.router == "fixed" or self.top_k > 1:
+            # the authors': a softmax over the selected logits alone (at top-1 always 1.0, no gradient)
+            gates = logits.gather(-1, top_i).softmax(-1)
+        else:  # Switch: the chosen expert weighted by its router probability, so the router learns
+            gates = top_p
         delta = torch.zeros(flat.shape[0], out.shape[-1], device=out.device, dtype=out.dtype)
         for e in range(self.num_experts):
             rows, slot = (top_i == e).nonzero(as_tuple=True)

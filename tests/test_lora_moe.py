@@ -18,20 +18,36 @@ def make(router="trainable", top_k=1, n=4):
 def dense_reference(m, x):
     """Every expert on every token, then selected: what the routed computation must equal."""
     flat = x.reshape(-1, x.shape[-1])
-    probs = m.lora_route(flat).softmax(-1)
-    top_p, top_i = probs.topk(m.top_k, -1)
-    gates = torch.full_like(top_p, 1 / m.top_k) if m.router == "fixed" else \
-        (top_p if m.top_k == 1 else top_p / top_p.sum(-1, keepdim=True))
+    logits = m.lora_route(flat)
+    top_p, top_i = logits.softmax(-1).topk(m.top_k, -1)
+    if m.router == "trainable" and m.top_k == 1:
+        gates = top_p
+    else:  # the authors' layer.py: softmax over the selected logits (by hand)
+        top_l = logits.gather(-1, top_i)
+        gates = top_l.exp() / top_l.exp().sum(-1, keepdim=True)
     all_experts = torch.stack([m.lora_B[f"expert_{e}"](m.lora_A[f"expert_{e}"](flat)) for e in range(m.num_experts)], 1)
     chosen = all_experts.gather(1, top_i[..., None].expand(-1, -1, all_experts.shape[-1]))
     return m.base(x) + m.scaling * (chosen * gates[..., None]).sum(1).reshape(*x.shape[:-1], -1)
 
 
-@pytest.mark.parametrize("router,top_k", [("trainable", 1), ("trainable", 2), ("fixed", 1)])
+@pytest.mark.parametrize("router,top_k", [("trainable", 1), ("trainable", 2), ("fixed", 1), ("fixed", 2)])
 def test_routed_equals_dense_reference(router, top_k):
     m = make(router, top_k)
     x = torch.randn(2, 10, 16)
     torch.testing.assert_close(m(x), dense_reference(m, x))
+
+
+def test_fixed_top2_weights_by_the_selected_logits_not_uniformly():
+    m = make("fixed", 2)
+    for e in range(m.num_experts):  # experts that differ, so the weighting shows
+        torch.nn.init.normal_(m.lora_B[f"expert_{e}"].weight)
+    x = torch.randn(4, 16)
+    logits = m.lora_route(x)
+    top_l, top_i = logits.topk(2, -1)
+    uniform = m.base(x) + m.scaling * sum(
+        0.5 * torch.stack([m.lora_B[f"expert_{int(e)}"](m.lora_A[f"expert_{int(e)}"](x[r])) for r, e in
+                           enumerate(top_i[:, k])]) for k in range(2))
+    assert not torch.allclose(m(x), uniform, atol=1e-4)
 
 
 def test_starts_as_the_base_layer():
