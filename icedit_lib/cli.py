@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -47,7 +48,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id "
                                                  "(inversion: toy means toy-t2i; use flux-dev at full scale)")
     p.add_argument("--adapter", default="default",
-                   help=f"default (the base's better shipped adapter when present, otherwise none; "
+                   help=f"default (ICEdit's own LoRA on FLUX.1 Fill [dev]; on the miniature the better shipped "
+                        f"adapter when present, otherwise none; "
                         f"{', '.join(f'{b}: {a}' for b, a in DEFAULT_ADAPTERS.items())}) | "
                         "none (training-free) | a registry name | a local folder or file")
     p.add_argument("--prompt", choices=("ic", "direct"), default="ic",
@@ -86,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     _add_generate_options(p)
     p = sub.add_parser("generate-batch", help="text-to-image for every scene of a JSON-lines file")
-    p.add_argument("--scenes", required=True, help="JSON lines, each a scene (or a row with a 'scene' field)")
+    p.add_argument("--scenes", required=True, help="JSON lines, each a scene or a row with a 'scene' and optionally an "
+                                                    "'id' (written to DIR/<id>.png, else DIR/00000.png, 00001.png, ... in order)")
     p.add_argument("--out-dir", required=True)
     _add_generate_options(p)
     p = sub.add_parser("eval", help="edit and score a ShapesWorld suite (success, L1, L1 kept; per edit type)")
@@ -135,22 +138,37 @@ def cmd_render(args) -> None:
     save_image(render(Scene.from_json(path.read_text())), args.out)
 
 
-def _read_scenes(path: Path) -> list:
+def _read_scenes(path: Path) -> list[tuple[str, object]]:
+    """(name, scene) for every line: a scene, or a row with "scene" and optionally a file-safe "id"
+    (as in suites); a row without one is named by its position (00000, 00001, ...)."""
     from .shapesworld import Scene, SceneError
 
     if not path.is_file():
         raise SceneError(f"no such scenes file: {path}")
-    scenes = []
+    scenes, seen = [], set()
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip():
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise SceneError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            scenes.append(Scene.from_dict(row.get("scene", row) if isinstance(row, dict) else row))
+            has_id = isinstance(row, dict) and "id" in row
+            name = _safe_id(row["id"], f"{path}:{n}", seen, SceneError) if has_id else f"{len(scenes):05d}"
+            scenes.append((name, Scene.from_dict(row.get("scene", row) if isinstance(row, dict) else row)))
     if not scenes:
         raise SceneError(f"{path} holds no scenes")
     return scenes
+
+
+def _safe_id(value, where: str, seen: set, error: type[Exception]) -> str:
+    """A row's id as a file name: letters, digits, . _ - only, and not used before."""
+    rid = str(value)
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", rid) or rid in (".", ".."):
+        raise error(f"{where}: id {rid!r} is not a safe file name (letters, digits, . _ -)")
+    if rid in seen:
+        raise error(f"{where}: duplicate id {rid!r}")
+    seen.add(rid)
+    return rid
 
 
 def _generate(args, scenes: list, outputs: list[Path]) -> None:
@@ -186,10 +204,10 @@ def cmd_generate(args) -> None:
 
 
 def cmd_generate_batch(args) -> None:
-    scenes = _read_scenes(Path(args.scenes))
+    named = _read_scenes(Path(args.scenes))
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _generate(args, scenes, [out / f"{i:05d}.png" for i in range(len(scenes))])
+    _generate(args, [scene for _, scene in named], [out / f"{name}.png" for name, _ in named])
 
 
 def load_suite(path: str | Path) -> list[dict]:
@@ -207,12 +225,7 @@ def load_suite(path: str | Path) -> list[dict]:
             raise SuiteError(f"{path}:{n}: not valid JSON ({e.msg})") from None
         if not isinstance(row, dict) or not {"id", "image", "instruction"} <= set(row):
             raise SuiteError(f"{path}:{n}: a row needs 'id', 'image' and 'instruction'")
-        rid = str(row["id"])
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", rid) or rid in (".", ".."):
-            raise SuiteError(f"{path}:{n}: id {rid!r} is not a safe file name (letters, digits, . _ -)")
-        if rid in seen:
-            raise SuiteError(f"{path}:{n}: duplicate id {rid!r}")
-        seen.add(rid)
+        rid = _safe_id(row["id"], f"{path}:{n}", seen, SuiteError)
         rows.append({**row, "id": rid, "image_path": path.parent / row["image"]})
     if not rows:
         raise SuiteError(f"{path} holds no rows")
@@ -342,8 +355,13 @@ def main(argv=None) -> int:
     from .registry import AdapterError, ModelNotAvailable
     from .shapesworld import SceneError
 
+    from .language import UnknownWordsWarning
+
     try:
-        COMMANDS[args.command](args)
+        with warnings.catch_warnings():  # the editor's warnings as one line on stderr each, like the errors
+            warnings.simplefilter("always", UnknownWordsWarning)
+            warnings.showwarning = lambda message, *_: print(f"icedit: warning: {message}", file=sys.stderr)
+            COMMANDS[args.command](args)
     except (ImageInputError, InstructionError, SceneError, SuiteError, SuiteScoringError, ModelNotAvailable,
             AdapterError, ValueError) as e:
         print(f"icedit: error: {e}", file=sys.stderr)

@@ -18,7 +18,8 @@ import torch
 
 DATA_DIR = Path(os.environ.get("ICEDIT_DATA", Path(__file__).resolve().parent.parent / "data"))
 MODELS_DIR = DATA_DIR / "models"
-SETTINGS_FILE = "icedit.json"  # optional, in a model folder: panel_width, max_sequence_length, base
+SETTINGS_FILE = "icedit.json"  # optional, in a model folder: panel_width, max_sequence_length, base, word_level_text
+SETTINGS = ("panel_width", "max_sequence_length", "word_level_text")
 
 
 class ModelNotAvailable(RuntimeError):
@@ -40,6 +41,7 @@ class Entry:
     weight_name: str | None = None  # adapters: the safetensors file in the repo
     panel_width: int = 512  # working width of one diptych half
     max_sequence_length: int = 512  # T5 tokens
+    word_level_text: bool = False  # the miniature's tokenizers: a word outside their vocabulary is spelled out
     size_note: str = ""
 
     @property
@@ -53,9 +55,9 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {e.name: e for e in [
     Entry("toy", "fill", "toy", "miniature FLUX.1 Fill pretrained on ShapesWorld (this course)",
-          panel_width=64, max_sequence_length=80),
+          panel_width=64, max_sequence_length=80, word_level_text=True),
     Entry("toy-t2i", "t2i", "toy", "miniature FLUX.1 [dev] text-to-image, same folder as `toy`",
-          subfolder="transformer_t2i", panel_width=64, max_sequence_length=80),
+          subfolder="transformer_t2i", panel_width=64, max_sequence_length=80, word_level_text=True),
     Entry("flux-fill-dev", "fill", "black-forest-labs/FLUX.1-Fill-dev", "FLUX.1 Fill [dev], 12B (gated: accept the "
           "licence on the hub first)", size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
     Entry("flux-dev", "t2i", "black-forest-labs/FLUX.1-dev", "FLUX.1 [dev], 12B text-to-image (gated)",
@@ -76,17 +78,21 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
 ]}
 
 
-# What `icedit edit --adapter default` means for each base: the better shipped adapter, chosen by
-# the fine-tuning comparison (results/fine_tuning). Full-scale bases get none by default, so that
-# nothing large is downloaded unasked: pass --adapter icedit-moe or icedit-lora.
-DEFAULT_ADAPTERS = {"toy": "toy-lora"}
+# What `icedit edit --adapter default` means for each base: on the miniature the better shipped
+# adapter, chosen by the fine-tuning comparison (results/fine_tuning); on FLUX.1 Fill [dev] the
+# authors' ICEdit LoRA, which their inference script always loads (about 230 MB beside the 34 GB
+# base): a user asking for ICEdit gets ICEdit, not plain FLUX Fill. `--adapter none` is the
+# training-free model at both scales.
+DEFAULT_ADAPTERS = {"toy": "toy-lora", "flux-fill-dev": "icedit-lora"}
 
 
 def default_adapter(base: str) -> str:
-    """The adapter `--adapter default` stands for on `base`: its registered default when that is on
-    disk, otherwise "none" (the training-free model)."""
+    """The adapter `--adapter default` stands for on `base`: its registered default (a shipped
+    miniature adapter only when it is on disk, else "none", the training-free model)."""
     name = DEFAULT_ADAPTERS.get(base, "none")
-    return name if name != "none" and available(name) else "none"
+    if name == "none" or not REGISTRY[name].local:
+        return name
+    return name if available(name) else "none"
 
 
 def _looks_like_hub_id(source: str) -> bool:
@@ -102,15 +108,14 @@ def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
         location = os.environ.get(entry.env_var) or (str(MODELS_DIR / entry.source) if entry.local else entry.source)
         settings = read_settings(location) if Path(location).is_dir() else {}
         if settings:  # a folder's own icedit.json wins over the registry's defaults
-            entry = replace(entry, **{k: v for k, v in settings.items() if k in ("panel_width", "max_sequence_length")})
+            entry = replace(entry, **{k: v for k, v in settings.items() if k in SETTINGS})
         return entry, location
     path = Path(name_or_path).expanduser()
     if path.exists():
         settings = read_settings(path)
         entry = Entry(path.name, kind or "fill", str(path), f"local model {path}",
                       base=settings.get("base"),
-                      panel_width=settings.get("panel_width", 512),
-                      max_sequence_length=settings.get("max_sequence_length", 512))
+                      **{k: v for k, v in settings.items() if k in SETTINGS})
         return entry, str(path)
     if _looks_like_hub_id(name_or_path):
         return Entry(name_or_path, kind or "fill", name_or_path, f"hub model {name_or_path}"), name_or_path

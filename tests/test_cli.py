@@ -42,6 +42,15 @@ def test_edit_writes_the_panel_at_source_size(toy_env, source_png, tmp_path, cap
                     "--steps", 2, "--device", "cpu")
     assert code == 0, err
     assert Image.open(out).size == (64, 64)
+    assert "warning" not in err
+
+
+def test_edit_names_unknown_words_on_stderr(toy_env, source_png, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(capsys, "edit", "--image", source_png, "--instruction", "Make the Zebra BLUE please!!",
+                    "--out", out, "--steps", 1, "--device", "cpu", "--adapter", "none")
+    assert code == 0 and out.exists()
+    assert err.strip().startswith("icedit: warning:") and "'Zebra'" in err and "'BLUE'" not in err
 
 
 def odd_images(tmp_path):
@@ -139,11 +148,15 @@ def test_generate_and_generate_batch(toy_env, tmp_path, capsys):
     code, err = run(capsys, "generate", "--scene", tmp_path / "s.json", "--out", tmp_path / "g.png", "--steps", 2)
     assert code == 0, err
     assert Image.open(tmp_path / "g.png").size == (64, 64)
-    (tmp_path / "scenes.jsonl").write_text(scene.to_json() + "\n" + json.dumps({"scene": scene.to_dict()}) + "\n")
+    (tmp_path / "scenes.jsonl").write_text(scene.to_json() + "\n" + json.dumps({"scene": scene.to_dict()}) + "\n" +
+                                           json.dumps({"id": "red-one", "scene": scene.to_dict()}) + "\n")
     code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "scenes.jsonl", "--out-dir", tmp_path / "g",
                     "--steps", 1)
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["00000.png", "00001.png"]
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["00000.png", "00001.png", "red-one.png"]
+    (tmp_path / "unsafe.jsonl").write_text(json.dumps({"id": "../x", "scene": scene.to_dict()}) + "\n")
+    code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "unsafe.jsonl", "--out-dir", tmp_path / "g3")
+    assert code == 2 and "not a safe file name" in err
     (tmp_path / "bad.jsonl").write_text("{not json\n")
     code, err = run(capsys, "generate-batch", "--scenes", tmp_path / "bad.jsonl", "--out-dir", tmp_path / "g2")
     assert code == 2 and "not valid JSON" in err

@@ -129,4 +129,4 @@ def test_default_adapter_is_the_shipped_one_when_present(tmp_path, monkeypatch):
     assert registry.default_adapter("toy") == "none"  # not trained yet: the training-free model
     (tmp_path / "adapter").mkdir()
     assert registry.default_adapter("toy") == registry.DEFAULT_ADAPTERS["toy"]
-    assert registry.default_adapter("flux-fill-dev") == "none"  # nothing large downloaded unasked
+    assert registry.default_adapter("flux-fill-dev") == "icedit-lora"  # ICEdit is FLUX Fill with the authors' LoRA
