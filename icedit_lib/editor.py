@@ -16,6 +16,7 @@ Exactness of stop-and-resume rests on three things held fixed:
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +26,10 @@ from PIL import Image
 
 from . import registry
 from .diptych import DiptychLayout, make_diptych, make_prompt, plan_layout, right_half
+from .language import UnknownWordsWarning, unknown_words
 
 CONDITIONING_SEED = 0
+
 # Inductor options of `compile=True` on a CPU: "freezing" folds the (fused) weights into the graph as constants
 # and "cpp_wrapper" replaces the Python glue between kernels with C++; at the miniature's size per-op overhead
 # is most of the time (benchmarks/sampling_speed.py times them against plain compilation). Not used on a GPU,
@@ -65,10 +68,11 @@ class _Request:
 class ICEditor:
     """In-context editing over a FluxFillPipeline (any size: FLUX.1 Fill [dev] or the miniature)."""
 
-    def __init__(self, pipe, panel_width: int = 512, max_sequence_length: int = 512):
+    def __init__(self, pipe, panel_width: int = 512, max_sequence_length: int = 512, word_level_text: bool = False):
         self.pipe = pipe
         self.panel_width = panel_width
         self.max_sequence_length = max_sequence_length
+        self.word_level_text = word_level_text  # name the words the miniature's tokenizers do not know
         self.token_pixels = pipe.vae_scale_factor * 2  # one token = 2x2 latent pixels
 
     @classmethod
@@ -91,10 +95,21 @@ class ICEditor:
         if compile:  # after the adapter: frozen weights cannot change afterwards
             on_cpu = offload == "none" and pipe.transformer.device.type == "cpu"  # offloading means a GPU
             pipe.transformer.compile(dynamic=False, options=CPU_COMPILE_OPTIONS if on_cpu else None)
-        return cls(pipe, entry.panel_width, entry.max_sequence_length)
+        return cls(pipe, entry.panel_width, entry.max_sequence_length, entry.word_level_text)
 
     # ----------------------------------------------------------------- helpers
+    def unknown_words(self, instruction: str) -> list[str]:
+        """Words of `instruction` the miniature's T5 tokenizer would spell out letter by letter: the
+        model never learned to read them (empty at full scale, where T5 reads any English)."""
+        return unknown_words(instruction, self.pipe.tokenizer_2) if self.word_level_text else []
+
     def _request(self, image: Image.Image, instruction: str, guidance: float, prompt_mode: str) -> _Request:
+        unknown = self.unknown_words(instruction)
+        if unknown:
+            warnings.warn(UnknownWordsWarning(
+                f"the model does not know the word(s) {', '.join(map(repr, unknown))} of {instruction!r}: it reads "
+                "them letter by letter, and the edit will likely fail (the words it knows: its T5 tokenizer's "
+                "vocabulary)"), stacklevel=3)
         layout = plan_layout(image.size, self.panel_width, self.token_pixels)
         diptych, mask = make_diptych(image, layout)
         return _Request(make_prompt(instruction, prompt_mode), layout, diptych, mask, float(guidance))

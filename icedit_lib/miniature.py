@@ -17,16 +17,15 @@ Sizes (FLUX.1 -> miniature):
 from __future__ import annotations
 
 import json
-import random
-import re
 import string
 from pathlib import Path
 
 import torch
 from diffusers import (AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxFillPipeline, FluxPipeline,
                        FluxTransformer2DModel)
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, T5Config, T5EncoderModel, T5TokenizerFast
+from transformers import CLIPTextConfig, CLIPTextModel, PreTrainedTokenizerFast, T5Config, T5EncoderModel
 
+from . import language
 from . import shapesworld as sw
 
 LATENT_CHANNELS = 16  # FLUX's
@@ -34,79 +33,61 @@ T5_MAX_LENGTH = 80  # the pipelines' max_sequence_length for the miniature (FLUX
 CLIP_MAX_LENGTH = 77  # CLIP's, as in FLUX
 
 
-# --------------------------------------------------------------------------- vocabulary
-def course_words() -> list[str]:
-    """Every word the course's captions, templates and prompts use, sorted.
-
-    The tokenizers give each its own token, so the constant IC prefix costs ~25
-    tokens, not 77 characters (a character-level CLIP truncated at 77 gives every
-    IC prompt the same pooled vector)."""
-    rng = random.Random(0)
-    texts = [sw.DIPTYCH_PREFIX, sw.SAME_AS_LEFT, "A diptych with two side-by-side images of the same scene. "
-             "On the right, the scene is identical to the left but",
-             " ".join(sw.SHAPES + tuple(sw.COLORS) + tuple(sw.BACKGROUNDS) + tuple(sw.SIZES) + tuple(sw.CELLS)),
-             " ".join(t for ts in sw.TEMPLATES.values() for t in ts),
-             "larger smaller bigger outlines outlined filled solid shapes shape object objects image picture "
-             "photo scene edit edited left right same different nothing changes change everything keep kept"]
-    for _ in range(400):
-        pair = sw.random_pair(rng)
-        texts += [pair.instruction, sw.describe_scene(pair.source), sw.diptych_caption(pair.source, pair.edit, True)]
-    words = set()
-    for text in texts:
-        words.update(re.findall(r"[a-z]+", text.lower()))
-    return sorted(words)
+# --------------------------------------------------------------------------- tokenizers
+TOKENIZER_SPECIALS = {  # (start, end, pad) of each text encoder's tokenizer, as in FLUX's CLIP and T5
+    "clip": ("<|startoftext|>", "<|endoftext|>", "<|endoftext|>"),
+    "t5": (None, "</s>", "<pad>"),
+}
 
 
-def _printable_ascii() -> list[str]:
-    return [c for c in string.printable if c not in " \t\n\r\x0b\x0c"]
+def build_tokenizer(kind: str, vocabulary=None, max_length: int | None = None) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer for the miniature's CLIP (`kind="clip"`) or T5, built in memory.
+
+    Normalisation first (`language.normalize`'s rule: NFKC, lower case, punctuation to spaces),
+    so "Make the BACKGROUND white!!" and "make the background white" are the same tokens. Then a
+    unigram model (T5's kind) whose pieces are the words of `language.VOCABULARY`, one token each,
+    with single letters and digits as a fallback: no text is ever <unk>, and an unknown word is
+    spelled out (`language.unknown_words` names it). FLUX's CLIP uses byte-level BPE; a stock
+    `PreTrainedTokenizerFast` holds this one so that the normaliser is saved and reloaded with it
+    (the CLIPTokenizer and T5TokenizerFast classes rebuild their own on loading)."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    start, end, pad = TOKENIZER_SPECIALS[kind]
+    specials = [t for t in dict.fromkeys((pad, end, "<unk>", start)) if t]
+    words = language.VOCABULARY if vocabulary is None else vocabulary
+    pieces = [(t, 0.0) for t in specials] + [("\u2581", -8.0)] + [("\u2581" + w, -5.0) for w in words]
+    pieces += [(c, -12.0) for c in string.ascii_lowercase + string.digits]
+    model = Tokenizer(models.Unigram(pieces, unk_id=specials.index("<unk>")))
+    model.normalizer = normalizers.Sequence([
+        normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"[^a-z0-9 ]+"), " "),
+        normalizers.Replace(Regex(r" +"), " "), normalizers.Strip()])
+    model.pre_tokenizer = pre_tokenizers.Metaspace()
+    template = f"{start} $A {end}" if start else f"$A {end}"
+    model.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[(t, specials.index(t)) for t in (start, end) if t])
+    limit = max_length or (CLIP_MAX_LENGTH if kind == "clip" else T5_MAX_LENGTH)
+    return PreTrainedTokenizerFast(tokenizer_object=model, model_max_length=limit, pad_token=pad, eos_token=end,
+                                   unk_token="<unk>", **({"bos_token": start} if start else {}))
 
 
-def build_clip_tokenizer() -> CLIPTokenizer:
-    """A byte-level BPE CLIP tokenizer, built in memory: merges learned (by the stock
-    `tokenizers` BPE trainer) on the course vocabulary so that every course word is one
-    token, plus all 256 byte symbols with and without the end-of-word mark, so no text
-    is ever unknown."""
-    from tokenizers import Tokenizer, models, trainers
-    from tokenizers.pre_tokenizers import ByteLevel
-
-    specials = ["<|startoftext|>", "<|endoftext|>"]
-    stock = CLIPTokenizer(vocab={s: i for i, s in enumerate(specials)}, merges=[])  # CLIP's pre-processing
-    learner = Tokenizer(models.BPE(continuing_subword_prefix="", end_of_word_suffix="</w>", unk_token=specials[1]))
-    learner.normalizer = stock.backend_tokenizer.normalizer
-    learner.pre_tokenizer = stock.backend_tokenizer.pre_tokenizer
-    trainer = trainers.BpeTrainer(vocab_size=10_000, min_frequency=1, special_tokens=specials,
-                                  initial_alphabet=ByteLevel.alphabet(), end_of_word_suffix="</w>",
-                                  show_progress=False)
-    learner.train_from_iterator([" ".join(course_words())], trainer)
-    learned = json.loads(learner.to_str())["model"]
-    vocab = dict(learned["vocab"])
-    for symbol in sorted(ByteLevel.alphabet()):
-        for tok in (symbol, symbol + "</w>"):
-            vocab.setdefault(tok, len(vocab))
-    merges = [tuple(m) for m in learned["merges"]]
-    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=CLIP_MAX_LENGTH)
+def build_clip_tokenizer() -> PreTrainedTokenizerFast:
+    return build_tokenizer("clip")
 
 
-def build_t5_tokenizer() -> T5TokenizerFast:
-    """A unigram T5 tokenizer, built in memory: whole-word pieces for the course
-    vocabulary and single-character pieces for all printable ASCII (never <unk>)."""
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -8.0)]
-    words = course_words()
-    # T5 is cased: lower-case and capitalised words, with and without the word-start mark.
-    vocab += [("\u2581" + w, -5.0) for w in words] + [("\u2581" + w.capitalize(), -5.0) for w in words]
-    vocab += [(w, -6.0) for w in words]
-    vocab += [(c, -12.0) for c in _printable_ascii()] + [("\u2581" + c, -11.0) for c in _printable_ascii()]
-    return T5TokenizerFast(vocab=vocab, extra_ids=0, model_max_length=T5_MAX_LENGTH)
+def build_t5_tokenizer() -> PreTrainedTokenizerFast:
+    return build_tokenizer("t5")
 
 
 # --------------------------------------------------------------------------- models
-def build_text_encoders(clip_vocab: int, t5_vocab: int, eos_token_id: int) -> tuple[CLIPTextModel, T5EncoderModel]:
+def build_text_encoders(clip_vocab: int, t5_vocab: int, eos_token_id: int, width: int = 64,
+                        layers: int = 2) -> tuple[CLIPTextModel, T5EncoderModel]:
+    """FLUX's two text encoders at a tiny size (FLUX: CLIP-L 768 pooled, T5-XXL 4096 wide, 24 layers)."""
     clip = CLIPTextModel(CLIPTextConfig(
-        vocab_size=clip_vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=CLIP_MAX_LENGTH, projection_dim=64,
+        vocab_size=clip_vocab, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
+        num_attention_heads=2, max_position_embeddings=CLIP_MAX_LENGTH, projection_dim=width,
         bos_token_id=0, eos_token_id=eos_token_id, pad_token_id=eos_token_id))
     t5 = T5EncoderModel(T5Config(
-        vocab_size=t5_vocab, d_model=64, d_kv=32, d_ff=128, num_layers=2, num_heads=2,
+        vocab_size=t5_vocab, d_model=width, d_kv=width // 2, d_ff=2 * width, num_layers=layers, num_heads=2,
         dropout_rate=0.0, feed_forward_proj="gated-gelu", is_encoder_decoder=False, use_cache=False))
     return clip.eval(), t5.eval()
 
@@ -122,19 +103,25 @@ def build_vae(downsample: int = 4) -> AutoencoderKL:
         mid_block_add_attention=False, force_upcast=False, scaling_factor=1.0, shift_factor=0.0)
 
 
-def transformer_config(fill: bool, vae_scale_factor: int = 4) -> dict:
+def transformer_config(fill: bool, vae_scale_factor: int = 4, text_width: int = 64) -> dict:
     """FluxTransformer2DModel config. Packed latents are 4C channels (2x2 patches); Fill
     adds 4C masked-image channels and 4 s^2 mask channels (the pixel mask, s x s per latent
-    pixel, packed): 64 + 64 + 64 = 192 here, 64 + 64 + 256 = 384 for FLUX at 8x."""
+    pixel, packed): 64 + 64 + 64 = 192 here, 64 + 64 + 256 = 384 for FLUX at 8x. `text_width`
+    is the text encoders' (FLUX: T5's 4096 and CLIP's pooled 768)."""
     packed = 4 * LATENT_CHANNELS
-    return dict(patch_size=1, in_channels=packed * 2 + 4 * vae_scale_factor ** 2 if fill else packed,
+    return dict(patch_size=1, in_channels=fill_in_channels(vae_scale_factor) if fill else packed,
                 out_channels=packed, num_layers=2, num_single_layers=4, attention_head_dim=32,
-                num_attention_heads=4, joint_attention_dim=64, pooled_projection_dim=64,
+                num_attention_heads=4, joint_attention_dim=text_width, pooled_projection_dim=text_width,
                 guidance_embeds=True, axes_dims_rope=(8, 12, 12))
 
 
-def build_transformer(fill: bool, vae_scale_factor: int = 4) -> FluxTransformer2DModel:
-    return FluxTransformer2DModel(**transformer_config(fill, vae_scale_factor))
+def fill_in_channels(vae_scale_factor: int = 4) -> int:
+    """Noisy latents, masked-image latents and the packed pixel mask, side by side."""
+    return 4 * LATENT_CHANNELS * 2 + 4 * vae_scale_factor ** 2
+
+
+def build_transformer(fill: bool, vae_scale_factor: int = 4, text_width: int = 64) -> FluxTransformer2DModel:
+    return FluxTransformer2DModel(**transformer_config(fill, vae_scale_factor, text_width))
 
 
 def build_scheduler() -> FlowMatchEulerDiscreteScheduler:
@@ -175,7 +162,8 @@ def save_miniature(path: str | Path, fill: FluxFillPipeline, t2i_transformer: Fl
     the Fill one so that VAE and encoders are stored once."""
     path = Path(path)
     fill.save_pretrained(path, safe_serialization=True)
-    (path / "icedit.json").write_text(json.dumps({"panel_width": sw.PANEL, "max_sequence_length": T5_MAX_LENGTH}))
+    (path / "icedit.json").write_text(json.dumps({"panel_width": sw.PANEL, "max_sequence_length": T5_MAX_LENGTH,
+                                                  "word_level_text": True}))
     if t2i_transformer is not None:
         t2i_transformer.save_pretrained(path / T2I_SUBFOLDER, safe_serialization=True)
 

@@ -84,6 +84,7 @@ def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28, image_dir
     rng = random.Random(seed)
     scenes = [sw.random_scene(rng, split="eval") for _ in range(n)]
     hits = {k: 0 for k in ("exact", "background", "style", "cells", "shape", "color", "size")}
+    by_count = {k: [0, 0] for k in range(1, sw.MAX_OBJECTS + 1)}  # objects in the scene -> [exact, scenes]
     n_obj = 0
     for i, scene in enumerate(scenes):
         img = pipe(sw.describe_scene(scene).capitalize() + ".", height=64, width=64, num_inference_steps=steps,
@@ -92,6 +93,8 @@ def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28, image_dir
         reading = sw.read_scene(img)
         ok = reading.exact == scene
         hits["exact"] += ok
+        by_count[len(scene.objects)][0] += ok
+        by_count[len(scene.objects)][1] += 1
         _save(img, image_dir, f"{i:04d}", ok)
         n_obj += len(scene.objects)
         got = reading.scene
@@ -108,6 +111,7 @@ def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28, image_dir
                 hits["size"] += g.size == o.size
     out = {f"t2i_{k}": hits[k] / n for k in ("exact", "background", "style", "cells")}
     out.update({f"t2i_{k}": hits[k] / max(1, n_obj) for k in ("shape", "color", "size")})
+    out["t2i_exact_by_objects"] = {str(k): round(e / c, 4) if c else None for k, (e, c) in by_count.items()}
     return out | {"n": n, "seed": seed, "steps": steps}
 
 

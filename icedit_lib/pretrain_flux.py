@@ -78,6 +78,7 @@ from .checkpoints import atomic_dir, atomic_write_text, load_training_state, sav
 from .corpus import random_diptych, to_tensor
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
+from .schedule import StepBudget, warmup_cosine
 
 STAGES = ("t2i", "fill")
 FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
@@ -120,6 +121,9 @@ def parse_args(argv=None):
     p.add_argument("--max-minutes", type=float, default=0.0,
                    help="stop this run cleanly after so many minutes (state saved, EMA exported and evaluated); "
                         "the schedule still spans --steps, so a later run resumes it")
+    p.add_argument("--budget-minutes", type=float, default=0.0,
+                   help="fit --steps to this much training time, timed over the first steps (`schedule.StepBudget`; "
+                        "--steps is then the most it may take): a stage of `pretrain --all`'s time box")
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=2000)
     p.add_argument("--eval-n", type=int, default=64)
@@ -135,6 +139,9 @@ def parse_args(argv=None):
     p.add_argument("--freeze-text-encoders", action="store_true",
                    help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
                         "the Fill stage has started from them)")
+    p.add_argument("--pretrained-text", action="store_true",
+                   help="t2i: a fresh transformer on the frozen encoders that `pretrain_text` wrote into --model-dir "
+                        "(language before images); without it, a fresh T2I trains fresh encoders jointly")
     p.add_argument("--continue-from-export", action="store_true",
                    help="no state in --work-dir: continue from the weights exported in --model-dir (a new "
                         "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
@@ -209,7 +216,8 @@ def zero_init_modulation(transformer: FluxTransformer2DModel) -> None:
 def widen_to_fill(t2i: FluxTransformer2DModel) -> FluxTransformer2DModel:
     """The Fill transformer from the T2I one: same weights, input layer widened from 4C to
     8C + 4 s^2 channels with the new columns zero (the model starts as the T2I model)."""
-    fill = mini.build_transformer(fill=True)
+    config = {k: v for k, v in t2i.config.items() if not k.startswith("_")}
+    fill = FluxTransformer2DModel(**(config | {"in_channels": mini.fill_in_channels()}))
     state = t2i.state_dict()
     w = state.pop("x_embedder.weight")
     missing, unexpected = fill.load_state_dict(state, strict=False)
@@ -269,6 +277,16 @@ def build_stage(args, device):
         for enc in (pipe.text_encoder, pipe.text_encoder_2):
             enc.eval().requires_grad_(False)
         trainable = Trainable(pipe.transformer)
+    elif args.stage == "t2i" and args.pretrained_text:  # a fresh transformer reading frozen, pretrained encoders
+        torch.manual_seed(args.seed)
+        pipe = FluxPipeline.from_pretrained(model_dir, transformer=None)
+        width = pipe.text_encoder_2.config.d_model
+        transformer = mini.build_transformer(fill=False, text_width=width)
+        zero_init_modulation(transformer)
+        pipe.register_modules(vae=vae, transformer=transformer)
+        for enc in (pipe.text_encoder, pipe.text_encoder_2):
+            enc.eval().requires_grad_(False)
+        trainable = Trainable(transformer)
     elif args.stage == "t2i":
         torch.manual_seed(args.seed)
         tok, tok2 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
@@ -382,10 +400,7 @@ def training_loss(pipe, args, step: int, device) -> torch.Tensor:
 
 def lr_at(step: int, args, start: int = 0) -> float:
     """Linear warm-up from `start`, then cosine from --lr to --lr / 10 at --steps."""
-    if step - start < args.warmup:
-        return args.lr * (step - start + 1) / args.warmup
-    progress = (step - start - args.warmup) / max(1, args.steps - start - args.warmup)
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.1, start=start)
 
 
 # --------------------------------------------------------------------------- main
@@ -467,10 +482,13 @@ def main(argv=None) -> dict:
     state_path, log_path = work / "state.safetensors", work / "log.jsonl"
     step, elapsed = 0, 0.0
     rewarm_from = 0  # a fresh optimizer on trained weights warms up again from this step
+    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
     if state_path.exists():
         meta = load_training_state(state_path, model, opt, ema=ema)
         step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
         rewarm_from = meta["extra"].get("rewarm_from", 0)
+        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
+            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
         print(f"resumed {args.stage} from {state_path} at step {step}")
     elif args.continue_from_export:
         step, elapsed = load_export(model, args, device)
@@ -516,6 +534,10 @@ def main(argv=None) -> dict:
                 pe.lerp_(pm, 1 - args.ema)
         step += 1
         bar.update(1)
+        if not budget.fitted:
+            args.steps = budget.update(step, args.steps)
+            last = min(args.steps, args.stop_at) if args.stop_at else args.steps
+            bar.total = args.steps
         if step % args.log_every == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
             with open(log_path, "a") as f:
@@ -528,7 +550,9 @@ def main(argv=None) -> dict:
         out_of_time = time.time() > deadline
         if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == last or out_of_time:
             save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
-                                                               "rewarm_from": rewarm_from}, ema=ema)
+                                                               "rewarm_from": rewarm_from,
+                                                               "fitted_steps": args.steps if budget.fitted else 0},
+                                ema=ema)
             last_ckpt = time.time()
         if args.export_every and step % args.export_every == 0 and step != last and not out_of_time:
             export(pipe, ema, args, record(None))  # the last step's export follows the loop

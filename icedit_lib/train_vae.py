@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checkpoints import atomic_dir, load_training_state, save_training_state, step_rng
+from .schedule import StepBudget, warmup_cosine
 from .corpus import vae_batch
 from .miniature import build_vae
 from .pretrain_eval import evaluate_vae
@@ -66,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=2000)
     p.add_argument("--eval-panels", type=int, default=400)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--budget-minutes", type=float, default=0.0,
+                   help="fit --steps to this much training time (`schedule.StepBudget`; --steps is then the most)")
     p.add_argument("--device", default="auto")
     p.add_argument("--kind-weights", default="1,1,1",
                    help="steps of single panels, diptychs and right-half-masked diptychs in each cycle "
@@ -90,14 +92,6 @@ def parse_args(argv=None):
     if args.prior_channel_noise and not args.decoder_from:
         p.error("--prior-channel-noise fine-tunes a decoder: it needs --decoder-from")
     return args
-
-
-def lr_at(step: int, args) -> float:
-    """Linear warm-up, then cosine decay to 5% of the peak."""
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
-    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def edge_mask(images: torch.Tensor) -> torch.Tensor:
@@ -158,9 +152,12 @@ def main(argv=None) -> dict:
     state_path = work / "state.safetensors"
     log_path = work / "log.jsonl"
     step, elapsed = 0, 0.0
+    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
     if state_path.exists():
         meta = load_training_state(state_path, vae, opt)
         step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
+        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
+            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
         print(f"resumed from {state_path} at step {step}")
     work.mkdir(parents=True, exist_ok=True)
 
@@ -179,7 +176,7 @@ def main(argv=None) -> dict:
         rng, gen = step_rng(args.seed, step)
         batch = vae_batch(rng, args.kind_cycle[step % len(args.kind_cycle)], args.batch_size).to(device)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+            g["lr"] = warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.05)
         if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
             with torch.no_grad():
                 latents = vae.encode(batch).latent_dist.mode()
@@ -196,6 +193,7 @@ def main(argv=None) -> dict:
         opt.step()
         step += 1
         bar.update(1)
+        args.steps = bar.total = budget.update(step, args.steps)
         if step % 50 == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if step % args.eval_every == 0 or step == args.steps:
@@ -205,7 +203,8 @@ def main(argv=None) -> dict:
                 f.write(json.dumps(ev) + "\n")
             bar.write(f"step {step}: exact {ev['exact_all']:.3f}  psnr {ev['psnr_db']:.1f} dB")
         if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, vae, opt, step, {"elapsed_s": time.time() - t0, "args": vars(args)})
+            save_training_state(state_path, vae, opt, step, {"elapsed_s": time.time() - t0, "args": vars(args),
+                                                             "fitted_steps": args.steps if budget.fitted else 0})
             last_ckpt = time.time()
     bar.close()
     return finalize(vae.eval(), args, time.time() - t0, device)

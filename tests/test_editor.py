@@ -96,3 +96,20 @@ def test_compiled_editor_matches_eager(toy_env, editor, source):
     a = final_latents(editor, source, [3], steps=2)
     b = final_latents(compiled, source, [3], steps=2)
     torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_words_are_named_not_silently_spelled_out(toy_env, source):
+    """An instruction with words the miniature never learned is still edited, with a warning that names them."""
+    import warnings
+
+    from icedit_lib.language import UnknownWordsWarning
+
+    editor = ICEditor.from_registry("toy", adapter="none", device="cpu")
+    assert editor.word_level_text  # the miniature's folder says so (icedit.json)
+    assert editor.unknown_words("Could you PLEASE make the circle blue?? thanks :)") == []
+    with pytest.warns(UnknownWordsWarning, match="'zebra'"):
+        editor.edit(source, "make the zebra blue", steps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownWordsWarning)
+        editor.edit(source, "Make the CIRCLE blue!", steps=1)
+    assert ICEditor(editor.pipe, 64, T5_MAX_LENGTH).unknown_words("make the zebra blue") == []  # full scale: off

@@ -17,10 +17,18 @@ def test_tokenizers_never_produce_unknown_tokens_for_ascii():
         assert t5.unk_token_id not in t5(text).input_ids, text
 
 
-def test_course_words_are_single_tokens():
+def test_vocabulary_words_are_single_tokens_whatever_the_case_and_punctuation():
+    from icedit_lib.language import VOCABULARY, unknown_words
+
     clip, t5 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
-    for w in mini.course_words():
+    for w in VOCABULARY:
         assert len(clip.tokenize(w)) == 1 and len(t5.tokenize(w)) == 1, w
+    typed = "Could you please make the BACKGROUND white?? thanks :)"
+    for tok in (clip, t5):
+        assert tok(typed).input_ids == tok("could you please make the background white thanks").input_ids
+    assert unknown_words(typed) == [] and unknown_words(typed, t5) == []
+    assert unknown_words("Make the zebra blue, the ZEBRA!", t5) == ["zebra"]
+    assert t5.tokenize("zebra") == ["\u2581", "z", "e", "b", "r", "a"]  # spelled out, never <unk>
 
 
 def test_ic_prompts_fit_and_differ_in_pooled_clip():

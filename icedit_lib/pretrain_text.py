@@ -1,0 +1,331 @@
+"""Language before images: pretrain the miniature's CLIP and T5 text encoders on text alone.
+
+    python -m icedit_lib.pretrain_text --out-dir checkpoints/text [--steps 3000]
+    python -m icedit_lib.pretrain_text --probe-only DIR   # measure a saved pair of encoders
+
+FLUX's T5 learned English before FLUX learned to draw; the miniature's first encoders were
+trained jointly with its image model and never learned which object a word belongs to
+(`txt_ids` are all zeros in FLUX, so that binding must live in the token embeddings). This is
+the stand-in for language pretraining, a simplification of it: instead of T5's span corruption
+on web text, the encoders are trained to read out what `language.random_text`'s labels say:
+
+- T5 (every output token, what FLUX's transformer attends to): the object the token's word
+  belongs to (cell, shape, color, size, as far as the text states them, and its role), and what
+  the whole text says (the requested change and its value, the background, the style).
+- CLIP (the pooled vector, all FLUX takes from CLIP): the whole text's labels, and for texts
+  that describe a whole scene, every cell's shape, color and size.
+
+Linear heads only, so what they read is linearly there for the image model to use. The heads
+are thrown away; the encoders are saved in the diffusers layout (`text_encoder`, `tokenizer`,
+`text_encoder_2`, `tokenizer_2`) with `training_text.json`.
+
+The measurement (`probe`): fresh linear probes, fitted on frozen encoders' outputs for held-out
+texts about held-out scenes, from each attribute word's T5 embedding to its object's cell,
+shape, color and size, from every word of an edit text to the edit type and value, and from
+CLIP's pooled vector to each cell's content. The same probe runs on any encoders with a fast
+tokenizer (e.g. the shipped ones), so old and new can be compared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import language as L
+from . import miniature as mini
+from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
+from .schedule import StepBudget, warmup_cosine
+
+
+# --------------------------------------------------------------------------- batches
+def encode_texts(tokenizer, texts: list[L.LabelledText], max_length: int) -> dict[str, torch.Tensor]:
+    """Token ids (padded to `max_length`, as the FLUX pipelines pad) and per-token labels: each
+    token takes its word's object labels (found by character offsets) and every token, pads
+    included, the text's labels. `word` is the token's word index (-1: special or pad),
+    `attribute` marks tokens of attribute words."""
+    enc = tokenizer([t.string for t in texts], padding="max_length", max_length=max_length, truncation=True,
+                    return_offsets_mapping=True, return_special_tokens_mask=True)
+    n = len(texts)
+    out = {name: torch.zeros(n, max_length, dtype=torch.long) for name in L.TOKEN_FIELDS}
+    out.update({name: torch.tensor([[t.text_labels[name]] * max_length for t in texts]) for name in L.TEXT_FIELDS})
+    word = torch.full((n, max_length), -1, dtype=torch.long)
+    attribute = torch.zeros(n, max_length, dtype=torch.bool)
+    for i, text in enumerate(texts):
+        starts = [s for s, _ in text.spans]
+        for j, ((a, b), special) in enumerate(zip(enc["offset_mapping"][i], enc["special_tokens_mask"][i])):
+            if special or b <= a:
+                continue
+            while a < b and text.string[a] == " ":  # a token's offsets include the space before its word
+                a += 1
+            k = max(w for w, s in enumerate(starts) if s <= a)
+            word[i, j] = k
+            w = text.words[k]
+            attribute[i, j] = w.attribute is not None
+            if w.labels:
+                for name, value in w.labels.items():
+                    out[name][i, j] = value
+    out.update(input_ids=torch.tensor(enc["input_ids"]), word=word, attribute=attribute)
+    for name in L.CELL_FIELDS:
+        out[f"cells_{name}"] = torch.tensor([t.cell_labels()[name] for t in texts])
+    return out
+
+
+def random_batch(rng: random.Random, n: int, split: str = "train") -> list[L.LabelledText]:
+    return [L.random_text(rng, split) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- heads
+class Heads(nn.Module):
+    """Linear read-outs: per token (T5) and per text (CLIP's pooled vector)."""
+
+    def __init__(self, t5_width: int, clip_width: int):
+        super().__init__()
+        self.token = nn.ModuleDict({name: nn.Linear(t5_width, len(c))
+                                    for name, c in (L.TOKEN_FIELDS | L.TEXT_FIELDS).items()})
+        self.pooled = nn.ModuleDict({name: nn.Linear(clip_width, len(c)) for name, c in L.TEXT_FIELDS.items()})
+        self.cells = nn.ModuleDict({name: nn.Linear(clip_width, 9 * len(c)) for name, c in L.CELL_FIELDS.items()})
+
+
+def encoder_outputs(clip, t5, clip_batch: dict, t5_batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T5 tokens, CLIP pooled) exactly as FluxPipeline takes them: no attention mask."""
+    tokens = t5(t5_batch["input_ids"], output_hidden_states=False)[0]
+    pooled = clip(clip_batch["input_ids"], output_hidden_states=False).pooler_output
+    return tokens, pooled
+
+
+def loss_terms(heads: Heads, tokens, pooled, clip_batch, t5_batch) -> dict[str, torch.Tensor]:
+    terms = {}
+    for name, head in heads.token.items():
+        terms[f"t5_{name}"] = F.cross_entropy(head(tokens).flatten(0, 1), t5_batch[name].flatten(),
+                                              ignore_index=L.IGNORE)
+    for name, head in heads.pooled.items():
+        terms[f"clip_{name}"] = F.cross_entropy(head(pooled), clip_batch[name][:, 0], ignore_index=L.IGNORE)
+    for name, head in heads.cells.items():
+        logits = head(pooled).view(pooled.shape[0], 9, -1)
+        target = clip_batch[f"cells_{name}"]
+        if (target != L.IGNORE).any():
+            terms[f"clip_cells_{name}"] = F.cross_entropy(logits.flatten(0, 1), target.flatten(),
+                                                          ignore_index=L.IGNORE)
+    return terms
+
+
+# --------------------------------------------------------------------------- the probe
+@torch.no_grad()
+def probe_features(clip, clip_tok, t5, t5_tok, texts: list[L.LabelledText], batch_size: int = 128) -> dict:
+    """Per word (T5, mean over the word's tokens) and per text (CLIP pooled) features with labels."""
+    clip.eval(), t5.eval()
+    feats = {"word": [], "word_labels": {n: [] for n in (*L.TOKEN_FIELDS, *L.TEXT_FIELDS)}, "word_attribute": [],
+             "word_text": [], "word_kind": [], "pooled": [], "pooled_labels": {n: [] for n in L.TEXT_FIELDS},
+             "cells": {n: [] for n in L.CELL_FIELDS}}
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        cb = encode_texts(clip_tok, chunk, clip_tok.model_max_length)
+        tb = encode_texts(t5_tok, chunk, t5_tok.model_max_length)
+        tokens, pooled = encoder_outputs(clip, t5, cb, tb)
+        feats["pooled"].append(pooled)
+        for n in L.TEXT_FIELDS:
+            feats["pooled_labels"][n].append(cb[n][:, 0])
+        for n in L.CELL_FIELDS:
+            feats["cells"][n].append(cb[f"cells_{n}"])
+        for i, text in enumerate(chunk):
+            for k, w in enumerate(text.words):
+                sel = tb["word"][i] == k
+                if not sel.any():  # punctuation normalised away, or truncated
+                    continue
+                feats["word"].append(tokens[i, sel].mean(0))
+                j = int(sel.nonzero()[0, 0])
+                for n in feats["word_labels"]:
+                    feats["word_labels"][n].append(int(tb[n][i, j]))
+                feats["word_attribute"].append(w.attribute if w.labels is not None else None)
+                feats["word_text"].append(start + i)
+                feats["word_kind"].append(text.kind)
+    return {"word": torch.stack(feats["word"]), "pooled": torch.cat(feats["pooled"]),
+            "word_labels": {n: torch.tensor(v) for n, v in feats["word_labels"].items()},
+            "word_attribute": feats["word_attribute"], "word_text": torch.tensor(feats["word_text"]),
+            "word_kind": feats["word_kind"],
+            "pooled_labels": {n: torch.cat(v) for n, v in feats["pooled_labels"].items()},
+            "cells": {n: torch.cat(v) for n, v in feats["cells"].items()}}
+
+
+def linear_probe(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, steps: int = 300) -> dict:
+    """Fit a softmax-regression probe on the `train` rows (standardised features, L-BFGS), score
+    the others; chance is the test share of the training rows' most frequent class."""
+    x = x.float()
+    mean, std = x[train].mean(0), x[train].std(0) + 1e-6
+    x = (x - mean) / std
+    classes = int(y.max()) + 1
+    probe = nn.Linear(x.shape[1], classes)
+    opt = torch.optim.LBFGS(probe.parameters(), lr=1, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(probe(x[train]), y[train]) + 1e-4 * probe.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    test = ~train
+    with torch.no_grad():
+        accuracy = (probe(x[test]).argmax(-1) == y[test]).float().mean().item()
+    majority = torch.bincount(y[train], minlength=classes).argmax()
+    return {"accuracy": round(accuracy, 4), "chance": round((y[test] == majority).float().mean().item(), 4),
+            "n_test": int(test.sum())}
+
+
+def probe(clip, clip_tok, t5, t5_tok, n_texts: int = 3000, seed: int = 777) -> dict:
+    """Binding and meaning, linearly readable from frozen encoders, on held-out texts (scenes of
+    the evaluation split, a seed of their own; probes fitted on 80% of the texts, scored on 20%)."""
+    rng = random.Random(seed)
+    texts = [L.random_text(rng, "eval", kind=L.KINDS[i % len(L.KINDS)]) for i in range(n_texts)]
+    f = probe_features(clip, clip_tok, t5, t5_tok, texts)
+    text_train = torch.rand(n_texts, generator=torch.Generator().manual_seed(seed)) < 0.8
+    word_train = text_train[f["word_text"]]
+    out = {"n_texts": n_texts, "seed": seed, "t5_binding": {}, "t5_change": {}, "clip_pooled": {}}
+    for name in ("cell", "shape", "color", "size"):
+        # binding: from the words naming the object's *other* attributes (a color word -> its object's cell),
+        # where the text states this one ("none" and "unstated" are classes 0 and 1)
+        other = torch.tensor([a is not None and a != name for a in f["word_attribute"]])
+        y = f["word_labels"][name]
+        rows = other & (y >= 2)
+        out["t5_binding"][name] = linear_probe(f["word"][rows], y[rows] - 2, word_train[rows])
+    edit_words = f["word_labels"]["edit"] > 0
+    for name in ("edit", "value"):
+        y = f["word_labels"][name]
+        out["t5_change"][name] = linear_probe(f["word"][edit_words], y[edit_words], word_train[edit_words])
+    for name in ("edit", "value", "background", "style"):
+        y = f["pooled_labels"][name]
+        out["clip_pooled"][name] = linear_probe(f["pooled"], y, text_train)
+    scenes = (f["cells"]["shape"] != L.IGNORE).all(1)
+    for name in L.CELL_FIELDS:  # one probe per cell, averaged
+        scores = [linear_probe(f["pooled"][scenes], f["cells"][name][scenes, c], text_train[scenes])
+                  for c in range(9)]
+        out["clip_pooled"][f"cells_{name}"] = {k: round(sum(s[k] for s in scores) / 9, 4)
+                                               for k in ("accuracy", "chance")} | {"n_test": scores[0]["n_test"]}
+    return out
+
+
+def probe_summary(result: dict) -> str:
+    rows = [f"{group} {name}: {v['accuracy']:.1%} (chance {v['chance']:.1%})"
+            for group in ("t5_binding", "t5_change", "clip_pooled") for name, v in result[group].items()]
+    return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------- training
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out-dir", help="the encoders and tokenizers, diffusers layout (e.g. a miniature folder)")
+    p.add_argument("--work-dir", default="checkpoints/text", help="resumable state")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--width", type=int, default=64, help="both encoders' width (FLUX's joint_attention_dim here)")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--probe-texts", type=int, default=3000)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint-minutes", type=float, default=2.0)
+    p.add_argument("--budget-minutes", type=float, default=0.0,
+                   help="fit --steps to this much training time (`schedule.StepBudget`), at most --steps")
+    p.add_argument("--probe-only", default=None, metavar="DIR",
+                   help="measure the encoders saved in DIR (text_encoder, tokenizer, text_encoder_2, tokenizer_2)")
+    args = p.parse_args(argv)
+    if not args.out_dir and not args.probe_only:
+        p.error("give --out-dir (train) or --probe-only DIR (measure)")
+    return args
+
+
+def load_encoders(folder: str | Path):
+    from transformers import AutoTokenizer, CLIPTextModel, T5EncoderModel
+
+    folder = Path(folder)
+    return (CLIPTextModel.from_pretrained(folder / "text_encoder").eval(),
+            AutoTokenizer.from_pretrained(folder / "tokenizer"),
+            T5EncoderModel.from_pretrained(folder / "text_encoder_2").eval(),
+            AutoTokenizer.from_pretrained(folder / "tokenizer_2"))
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.probe_only:
+        result = probe(*load_encoders(args.probe_only), n_texts=args.probe_texts)
+        print(probe_summary(result))
+        return result
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    torch.manual_seed(args.seed)
+    clip_tok, t5_tok = mini.build_tokenizer("clip"), mini.build_tokenizer("t5")
+    clip, t5 = mini.build_text_encoders(len(clip_tok), len(t5_tok), clip_tok.eos_token_id, args.width, args.layers)
+    heads = Heads(args.width, args.width)
+    modules = nn.ModuleDict({"clip": clip, "t5": t5, "heads": heads}).to(device).train()
+    opt = torch.optim.AdamW(modules.parameters(), lr=args.lr, weight_decay=0.01)
+    work = Path(args.work_dir)
+    state_path, log_path = work / "state.safetensors", work / "log.jsonl"
+    step, elapsed = 0, 0.0
+    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
+    if state_path.exists():
+        meta = load_training_state(state_path, modules, opt)
+        step, elapsed = meta["step"], meta["extra"]["elapsed_s"]
+        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
+            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
+        print(f"resumed from {state_path} at step {step} of {args.steps}")
+    work.mkdir(parents=True, exist_ok=True)
+    t0, last_ckpt = time.time() - elapsed, time.time()
+    bar = tqdm(total=args.steps, initial=step, desc="text", dynamic_ncols=True)
+    while step < args.steps:
+        rng, _ = step_rng(args.seed, step)
+        texts = random_batch(rng, args.batch_size)
+        cb = {k: v.to(device) for k, v in encode_texts(clip_tok, texts, mini.CLIP_MAX_LENGTH).items()}
+        tb = {k: v.to(device) for k, v in encode_texts(t5_tok, texts, mini.T5_MAX_LENGTH).items()}
+        terms = loss_terms(heads, *encoder_outputs(clip, t5, cb, tb), cb, tb)
+        loss = sum(terms.values())
+        for g in opt.param_groups:
+            g["lr"] = warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.05)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
+        opt.step()
+        step += 1
+        bar.update(1)
+        args.steps = budget.update(step, args.steps)
+        bar.total = args.steps
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": time.time() - t0,
+                                    **{k: round(v.item(), 4) for k, v in terms.items()}}) + "\n")
+        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
+            save_training_state(state_path, modules, opt, step, {"elapsed_s": time.time() - t0,
+                                                                 "fitted_steps": args.steps if budget.fitted else 0})
+            last_ckpt = time.time()
+    bar.close()
+    clip, t5 = clip.cpu().eval(), t5.cpu().eval()
+    result = probe(clip, clip_tok, t5, t5_tok, n_texts=args.probe_texts)
+    print(probe_summary(result))
+    record = {"stage": "text", "step": step, "wall_s": round(time.time() - t0, 1),
+              "threads": torch.get_num_threads(), "probe": result, "args": vars(args)}
+    save_encoders(args.out_dir, clip, clip_tok, t5, t5_tok, record)
+    return record
+
+
+def save_encoders(out_dir: str | Path, clip, clip_tok, t5, t5_tok, record: dict) -> None:
+    out = Path(out_dir)
+    for sub, part in (("text_encoder", clip), ("tokenizer", clip_tok), ("text_encoder_2", t5),
+                      ("tokenizer_2", t5_tok)):
+        with atomic_dir(out / sub) as tmp:
+            part.save_pretrained(tmp, **({} if sub.startswith("tokenizer") else {"safe_serialization": True}))
+    atomic_write_text(out / "training_text.json", json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Language pretraining, the time box, and the one-command pretraining of every stage."""
+import json
+import random
+
+import pytest
+import torch
+
+from icedit_lib import language as L
+from icedit_lib import miniature as mini
+from icedit_lib import shapesworld as sw
+
+
+def test_labelled_texts_label_each_word_with_its_object():
+    rng = random.Random(0)
+    scene = sw.Scene("white", "filled", (sw.Obj("circle", "red", "small", "top left"),
+                                         sw.Obj("square", "blue", "large", "center")))
+    text = L.caption(scene, rng)
+    assert text.string == sw.describe_scene(scene).capitalize() + "."
+    red = next(w for w in text.words if w.text == "red")
+    blue = next(w for w in text.words if w.text == "blue")
+    assert red.attribute == "color" and blue.attribute == "color"
+    assert L.TOKEN_FIELDS["cell"][red.labels["cell"]] == "top left"
+    assert L.TOKEN_FIELDS["cell"][blue.labels["cell"]] == "center"
+    assert L.TOKEN_FIELDS["shape"][blue.labels["shape"]] == "square"
+    assert text.cell_labels()["shape"][0] == L.CELL_FIELDS["shape"].index("circle")
+    # an instruction states only what it says: "the circle" leaves its color and cell unstated
+    edit = sw.Edit("recolor", scene.objects[0], "green")
+    words = L.instruction_words(scene, edit, rng, spec_template=True)
+    circle = next(w for w in words if w.text == "circle")
+    assert L.TOKEN_FIELDS["role"][circle.labels["role"]] == "referent"
+    assert L.TOKEN_FIELDS["color"][circle.labels["color"]] == "unstated"
+    assert " ".join(w.text for w in words) in [t.format(ref="the circle", color="green")
+                                               for t in sw.TEMPLATES["recolor"]]
+
+
+def test_every_kind_of_text_tokenizes_with_labels_aligned():
+    from icedit_lib.pretrain_text import encode_texts
+
+    tok = mini.build_tokenizer("t5")
+    rng = random.Random(1)
+    texts = [L.random_text(rng, kind=k) for k in L.KINDS for _ in range(20)]
+    batch = encode_texts(tok, texts, mini.T5_MAX_LENGTH)
+    for i, text in enumerate(texts):
+        for j in range(mini.T5_MAX_LENGTH):
+            k = int(batch["word"][i, j])
+            if k >= 0:  # the token's word, found by offsets, is the word the token spells
+                piece = tok.convert_ids_to_tokens(int(batch["input_ids"][i, j])).lstrip("\u2581")
+                assert piece in L.normalize(text.words[k].text) or piece == "", (piece, text.words[k].text)
+        assert (batch["edit"][i] == text.text_labels["edit"]).all()
+
+
+def test_step_budget_fits_the_length_to_the_time():
+    from icedit_lib.schedule import StepBudget, warmup_cosine
+
+    clock = iter(range(1000))
+    budget = StepBudget(seconds=100, probe_steps=10)
+    import icedit_lib.schedule as schedule
+
+    real = schedule.time.perf_counter
+    schedule.time.perf_counter = lambda: float(next(clock))  # one second a step
+    try:
+        total = 1_000_000
+        for step in range(1, 12):
+            total = budget.update(step, total)
+    finally:
+        schedule.time.perf_counter = real
+    assert budget.fitted and total == 11 + 90  # 10 s spent probing, 90 steps left
+    assert warmup_cosine(0, 1.0, 10, 100) == pytest.approx(0.1)
+    assert warmup_cosine(100, 1.0, 10, 100, floor=0.1) == pytest.approx(0.1)
+
+
+def test_text_pretraining_smoke_saves_encoders_that_the_pipeline_loads(tmp_path):
+    from diffusers import FluxFillPipeline
+
+    from icedit_lib import pretrain_text
+
+    folder = mini.assemble(tmp_path / "mini")
+    rec = pretrain_text.main(["--out-dir", str(folder), "--work-dir", str(tmp_path / "w"), "--steps", "3",
+                              "--batch-size", "8", "--warmup", "1", "--probe-texts", "60", "--threads", "1"])
+    assert rec["step"] == 3 and set(rec["probe"]["t5_binding"]) == {"cell", "shape", "color", "size"}
+    assert all(0 <= v["accuracy"] <= 1 for v in rec["probe"]["t5_binding"].values())
+    pipe = FluxFillPipeline.from_pretrained(folder)
+    assert pipe.tokenizer_2("MAKE it Red!").input_ids == pipe.tokenizer_2("make it red").input_ids
+    saved = pipe.text_encoder_2.state_dict()
+    assert json.loads((folder / "training_text.json").read_text())["step"] == 3
+    # resumable: the same command with more steps continues from the state
+    rec = pretrain_text.main(["--out-dir", str(folder), "--work-dir", str(tmp_path / "w"), "--steps", "4",
+                              "--batch-size", "8", "--warmup", "1", "--probe-texts", "60", "--threads", "1"])
+    assert rec["step"] == 4
+    assert any(not torch.equal(v, FluxFillPipeline.from_pretrained(folder).text_encoder_2.state_dict()[k])
+               for k, v in saved.items())
+
+
+def test_pretrain_all_runs_every_stage_and_resumes_by_skipping_finished_ones(tmp_path, monkeypatch):
+    from icedit_lib import pretrain
+
+    out = tmp_path / "base"
+    argv = ["--all", "--out-dir", str(out), "--minutes", "0.01", "--threads", "1", "--eval-n", "1", "--device", "cpu",
+            "--extra", "text:--steps 2 --batch-size 4 --probe-texts 40",
+            "--extra", "vae:--steps 2 --batch-size 2 --eval-panels 2",
+            "--extra", "t2i:--steps 2 --batch-size 2 --warmup 1",
+            "--extra", "fill:--steps 2 --batch-size 2 --warmup 1"]
+    progress = pretrain.main(argv)
+    assert list(progress["stages"]) == list(pretrain.STAGES)
+    for record in ("training_text.json", "vae/training.json", "training_t2i.json", "training_fill.json"):
+        assert (out / record).is_file(), record
+    assert json.loads((out / "training_fill.json").read_text())["evaluation"] is not None
+    from diffusers import FluxFillPipeline
+
+    pipe = FluxFillPipeline.from_pretrained(out)
+    assert pipe.transformer.config.in_channels == mini.fill_in_channels()
+    ran = []
+    monkeypatch.setattr(pretrain, "run_stage", lambda stage, argv: ran.append(stage) or {})
+    pretrain.main(argv)
+    assert ran == []  # every stage finished: nothing runs again
