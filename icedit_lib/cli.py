@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .suites import SuiteError, load_suite, safe_id
+
 EXIT_BAD_INPUT = 2
-
-
-class SuiteError(ValueError):
-    """A malformed suite file."""
 
 
 def _positive_int(text: str) -> int:
@@ -153,22 +150,11 @@ def _read_scenes(path: Path) -> list[tuple[str, object]]:
             except json.JSONDecodeError as e:
                 raise SceneError(f"{path}:{n}: not valid JSON ({e.msg})") from None
             has_id = isinstance(row, dict) and "id" in row
-            name = _safe_id(row["id"], f"{path}:{n}", seen, SceneError) if has_id else f"{len(scenes):05d}"
+            name = safe_id(row["id"], f"{path}:{n}", seen, SceneError) if has_id else f"{len(scenes):05d}"
             scenes.append((name, Scene.from_dict(row.get("scene", row) if isinstance(row, dict) else row)))
     if not scenes:
         raise SceneError(f"{path} holds no scenes")
     return scenes
-
-
-def _safe_id(value, where: str, seen: set, error: type[Exception]) -> str:
-    """A row's id as a file name: letters, digits, . _ - only, and not used before."""
-    rid = str(value)
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", rid) or rid in (".", ".."):
-        raise error(f"{where}: id {rid!r} is not a safe file name (letters, digits, . _ -)")
-    if rid in seen:
-        raise error(f"{where}: duplicate id {rid!r}")
-    seen.add(rid)
-    return rid
 
 
 def _generate(args, scenes: list, outputs: list[Path]) -> None:
@@ -208,28 +194,6 @@ def cmd_generate_batch(args) -> None:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _generate(args, [scene for _, scene in named], [out / f"{name}.png" for name, _ in named])
-
-
-def load_suite(path: str | Path) -> list[dict]:
-    """Suite rows, validated: `id` (a safe file name), `image` (relative to the suite), `instruction`."""
-    path = Path(path)
-    if not path.is_file():
-        raise SuiteError(f"no such suite file: {path}")
-    rows, seen = [], set()
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SuiteError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict) or not {"id", "image", "instruction"} <= set(row):
-            raise SuiteError(f"{path}:{n}: a row needs 'id', 'image' and 'instruction'")
-        rid = _safe_id(row["id"], f"{path}:{n}", seen, SuiteError)
-        rows.append({**row, "id": rid, "image_path": path.parent / row["image"]})
-    if not rows:
-        raise SuiteError(f"{path} holds no rows")
-    return rows
 
 
 def _editor(args):

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from . import shapesworld as sw
 from .checkpoints import atomic_path, atomic_write_text
-from .cli import load_suite
+from .suites import load_suite
 from .editor import ICEditor
 from .images import load_image
 from .registry import DATA_DIR, default_adapter

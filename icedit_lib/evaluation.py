@@ -114,7 +114,7 @@ def evaluate_suite(editor, suite: str | Path, out_dir: str | Path, seed: int = 0
                    title: str = "", text_field: str = "instruction") -> dict:
     """Edit and score every row of `suite`; write images, results.json, table.md, figure.png.
     `text_field="caption"` prompts with the rows' descriptive captions instead of their instructions."""
-    from .cli import load_suite
+    from .suites import load_suite
 
     rows = scoring_rows(load_suite(suite))
     if any(text_field not in row for row in rows):

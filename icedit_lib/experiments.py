@@ -298,7 +298,7 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
             device: str = "auto", base: str = "toy", adapter: str = "none", judge: str = "toy-judge",
             sizes: tuple[int, ...] = (2, 4, 6, 8), filter_steps: tuple[int, ...] = (1, 2, 4, 6, 10),
             strategy: str = "sequential") -> dict:
-    from .cli import load_suite
+    from .suites import load_suite
     from .editor import ICEditor
     from .evaluation import scoring_rows
     from .judge import OracleJudge
@@ -418,7 +418,7 @@ def moe_routing(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     import torch
 
     from . import lora_moe
-    from .cli import load_suite
+    from .suites import load_suite
     from .diptych import plan_layout
     from .editor import ICEditor
     from .images import load_image

@@ -161,7 +161,7 @@ class QwenVLJudge(PairwiseJudge):
         import torch
         from transformers import AutoImageProcessor, AutoTokenizer, Qwen2_5_VLForConditionalGeneration
 
-        from .registry import pick_device, pick_dtype
+        from .devices import pick_device, pick_dtype
 
         device = pick_device(device)
         kwargs = {"dtype": pick_dtype(dtype, device)}

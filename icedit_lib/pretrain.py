@@ -33,9 +33,8 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-
 from .checkpoints import atomic_write_text
+from .devices import pick_device
 
 STAGES = ("text", "vae", "t2i", "fill")
 DEFAULT_SHARES = {"text": 0.08, "vae": 0.17, "t2i": 0.35, "fill": 0.40}
@@ -76,7 +75,7 @@ def parse_args(argv=None):
         p.error("--shares: stage=fraction pairs, comma-separated")
     if set(args.shares) != set(STAGES) or min(args.shares.values()) < 0:
         p.error(f"--shares: one non-negative share for each of {list(STAGES)}")
-    args.device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    args.device = pick_device(args.device)
     return args
 
 

@@ -1,7 +1,6 @@
 """Evaluating the miniature FLUX's pretraining with the ShapesWorld parser.
 
-    python -m icedit_lib.pretrain_eval --part vae|t2i|fill --out-dir outputs/eval_vae [--n 64]
-    (also: icedit eval-pretrained ...)
+    icedit eval-pretrained --part vae|t2i|fill --out-dir outputs/eval_vae [--n 64]
 
 All scenes come from the held-out split, so none was seen in training. Each run writes
 `metrics.json` and the images it scored (`images/`, file names ending `_ok` or `_fail`).
@@ -274,11 +273,3 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
     if into_record is not None:
         write_into_record(into_record, metrics, reason)
     return metrics
-
-
-if __name__ == "__main__":  # the options live in one place, the CLI's `eval-pretrained`
-    import sys
-
-    from .cli import main
-
-    sys.exit(main(["eval-pretrained", *sys.argv[1:]]))

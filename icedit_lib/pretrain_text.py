@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from . import language as L
 from . import miniature as mini
+from .devices import pick_device
 from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
 from .schedule import StepBudget, warmup_cosine
 
@@ -262,7 +263,7 @@ def main(argv=None) -> dict:
         result = probe(*load_encoders(args.probe_only), n_texts=args.probe_texts)
         print(probe_summary(result))
         return result
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    device = pick_device(args.device)
     torch.manual_seed(args.seed)
     clip_tok, t5_tok = mini.build_tokenizer("clip"), mini.build_tokenizer("t5")
     clip, t5 = mini.build_text_encoders(len(clip_tok), len(t5_tok), clip_tok.eos_token_id, args.width, args.layers)

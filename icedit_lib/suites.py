@@ -14,11 +14,49 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 
 from . import shapesworld as sw
 from .checkpoints import atomic_write_text
 from .images import save_image
+
+
+class SuiteError(ValueError):
+    """A malformed suite file."""
+
+
+def safe_id(value, where: str, seen: set, error: type[Exception]) -> str:
+    """A row's id as a file name: letters, digits, . _ - only, and not used before."""
+    rid = str(value)
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", rid) or rid in (".", ".."):
+        raise error(f"{where}: id {rid!r} is not a safe file name (letters, digits, . _ -)")
+    if rid in seen:
+        raise error(f"{where}: duplicate id {rid!r}")
+    seen.add(rid)
+    return rid
+
+
+def load_suite(path: str | Path) -> list[dict]:
+    """Suite rows, validated: `id` (a safe file name), `image` (relative to the suite), `instruction`."""
+    path = Path(path)
+    if not path.is_file():
+        raise SuiteError(f"no such suite file: {path}")
+    rows, seen = [], set()
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SuiteError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not {"id", "image", "instruction"} <= set(row):
+            raise SuiteError(f"{path}:{n}: a row needs 'id', 'image' and 'instruction'")
+        rid = safe_id(row["id"], f"{path}:{n}", seen, SuiteError)
+        rows.append({**row, "id": rid, "image_path": path.parent / row["image"]})
+    if not rows:
+        raise SuiteError(f"{path} holds no rows")
+    return rows
 
 
 def make_suite(out_dir: str | Path, n: int, seed: int, name: str = "suite.jsonl",

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .devices import pick_device
 from .checkpoints import atomic_dir, load_training_state, save_training_state, step_rng
 from .schedule import StepBudget, warmup_cosine
 from .corpus import vae_batch
@@ -143,7 +144,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    device = pick_device(args.device)
     torch.manual_seed(args.seed)
     vae = load_for_decoder_training(args.decoder_from) if args.decoder_from else build_vae()
     vae = vae.to(device).train()

@@ -113,3 +113,17 @@ def test_pretrain_all_runs_every_stage_and_resumes_by_skipping_finished_ones(tmp
     monkeypatch.setattr(pretrain, "run_stage", lambda stage, argv: ran.append(stage) or {})
     pretrain.main(argv)
     assert ran == []  # every stage finished: nothing runs again
+
+
+def test_worker_processes_make_exactly_the_steps_the_main_process_would(toy_dir):
+    import numpy as np
+
+    from icedit_lib import pretrain_flux
+
+    args = pretrain_flux.parse_args(["--stage", "fill", "--batch-size", "2", "--data-workers", "2"])
+    got = list(pretrain_flux.step_batches(args, 3, 8))
+    assert [s for s, _ in got] == list(range(3, 8))
+    for step, ex in got:
+        ref = pretrain_flux.step_examples(args, step)
+        assert np.array_equal(np.asarray(ex["images"]), ref["images"]) and list(ex["captions"]) == ref["captions"]
+        assert np.array_equal(np.asarray(ex["masks"]), ref["masks"])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from icedit_lib import registry
+from icedit_lib import devices, registry
 
 
 def test_registry_names():
@@ -46,16 +46,16 @@ def test_full_scale_editor_runs_on_flux_shaped_model(flux_shaped_dir):
 def test_offload_needs_a_gpu(toy_dir):
     pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
     with pytest.raises(ValueError, match="needs --device cuda"):
-        registry.place(pipe, "cpu", "model")
+        devices.place(pipe, "cpu", "model")
     with pytest.raises(ValueError):
-        registry.place(pipe, "cpu", "turbo")
+        devices.place(pipe, "cpu", "turbo")
 
 
 def test_dtype_names():
-    assert registry.pick_dtype("auto", "cpu") == torch.float32
-    assert registry.pick_dtype("auto", "cuda") == torch.bfloat16
+    assert devices.pick_dtype("auto", "cpu") == torch.float32
+    assert devices.pick_dtype("auto", "cuda") == torch.bfloat16
     with pytest.raises(ValueError):
-        registry.pick_dtype("int3", "cpu")
+        devices.pick_dtype("int3", "cpu")
 
 
 def test_t2i_pipeline_from_toy_folder(toy_env):
