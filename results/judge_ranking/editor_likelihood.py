@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from icedit_lib.cli import load_suite
+from icedit_lib.suites import load_suite
 from icedit_lib.corpus import to_tensor
 from icedit_lib.editor import ICEditor
 from icedit_lib.evaluation import scoring_rows

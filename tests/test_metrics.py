@@ -1,0 +1,113 @@
+"""The paper's metrics on tiny random CLIP and DINO models built from configs and saved in the hub layouts."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from icedit_lib import metrics
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    path = tmp_path_factory.mktemp("clip")
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in letters:
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault(c + "</w>", len(vocab))
+    tok = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=16)
+    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                 crop_size={"height": 32, "width": 32}), tokenizer=tok)
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=16, bos_token_id=0, eos_token_id=1,
+                         pad_token_id=1),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                           num_attention_heads=2), projection_dim=8))
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_dino(tmp_path_factory):
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    path = tmp_path_factory.mktemp("dino")
+    torch.manual_seed(0)
+    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32), add_pooling_layer=False).save_pretrained(path)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(path)
+    return path
+
+
+def images(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def test_identical_images_score_one_and_l1_zero(tiny_clip, tiny_dino):
+    a = images(3)
+    clip = metrics.ClipScorer(str(tiny_clip), device="cpu")
+    dino = metrics.DinoScorer(str(tiny_dino), device="cpu")
+    assert clip.clip_i(a, a) == pytest.approx([1.0] * 3, abs=1e-6)
+    assert dino.dino(a, a) == pytest.approx([1.0] * 3, abs=1e-6)
+    assert all(metrics.l1_distance(x, x) == 0.0 for x in a)
+
+
+def test_scores_agree_with_a_hand_computation(tiny_clip, tiny_dino):
+    from transformers import AutoImageProcessor, CLIPModel, ViTModel
+
+    a, b = images(2, seed=1), images(2, seed=2)
+    model = CLIPModel.from_pretrained(tiny_clip).eval()
+    from transformers import CLIPProcessor
+
+    proc = CLIPProcessor.from_pretrained(tiny_clip)
+    with torch.no_grad():  # the projections applied by hand to the towers' pooled outputs
+        pa = model.vision_model(pixel_values=proc(images=a, return_tensors="pt")["pixel_values"]).pooler_output
+        pb = model.vision_model(pixel_values=proc(images=b, return_tensors="pt")["pixel_values"]).pooler_output
+        tokens = proc(text=["a red cat", "b"], return_tensors="pt", padding=True)
+        pt = model.text_model(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).pooler_output
+        fa, fb, ft = model.visual_projection(pa), model.visual_projection(pb), model.text_projection(pt)
+    by_hand = [float(x @ y / (x.norm() * y.norm())) for x, y in zip(fa.double(), fb.double())]
+    clip = metrics.ClipScorer(str(tiny_clip), device="cpu")
+    assert clip.clip_i(a, b) == pytest.approx(by_hand, abs=1e-6)
+    by_hand_t = [float(x @ y / (x.norm() * y.norm())) for x, y in zip(fa.double(), ft.double())]
+    assert clip.clip_out(a, ["a red cat", "b"]) == pytest.approx(by_hand_t, abs=1e-6)
+    vit, vproc = ViTModel.from_pretrained(tiny_dino).eval(), AutoImageProcessor.from_pretrained(tiny_dino)
+    with torch.no_grad():
+        ca = vit(pixel_values=vproc(images=a, return_tensors="pt")["pixel_values"]).last_hidden_state[:, 0]
+        cb = vit(pixel_values=vproc(images=b, return_tensors="pt")["pixel_values"]).last_hidden_state[:, 0]
+    dino_by_hand = [float(x @ y / (x.norm() * y.norm())) for x, y in zip(ca.double(), cb.double())]
+    assert metrics.DinoScorer(str(tiny_dino), device="cpu").dino(a, b) == pytest.approx(dino_by_hand, abs=1e-6)
+    # L1 by hand: a black and a white image differ by exactly 1; a gray of 51 from black by 0.2
+    black, white = Image.new("RGB", (20, 10), "black"), Image.new("RGB", (20, 10), "white")
+    assert metrics.l1_distance(black, white, size=None) == 1.0
+    assert metrics.l1_distance(black, Image.new("RGB", (20, 10), (51, 51, 51)), size=None) == pytest.approx(0.2)
+
+
+def test_batched_equals_one_at_a_time(tiny_clip, tiny_dino):
+    a, b = images(5, seed=3), images(5, seed=4)
+    one = metrics.ClipScorer(str(tiny_clip), device="cpu", batch_size=1)
+    many = metrics.ClipScorer(str(tiny_clip), device="cpu", batch_size=4)
+    assert one.clip_i(a, b) == pytest.approx(many.clip_i(a, b), abs=1e-6)
+    texts = ["abc", "a much longer caption", "x", "yy", "zz z"]
+    assert one.clip_out(a, texts) == pytest.approx(many.clip_out(a, texts), abs=1e-6)
+    d1 = metrics.DinoScorer(str(tiny_dino), device="cpu", batch_size=1)
+    d4 = metrics.DinoScorer(str(tiny_dino), device="cpu", batch_size=4)
+    assert d1.dino(a, b) == pytest.approx(d4.dino(a, b), abs=1e-6)
+
+
+def test_offline_missing_model_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(metrics.MetricModelNotAvailable, match="hf download"):
+        metrics.ClipScorer("openai/clip-vit-base-patch32", device="cpu")
+    with pytest.raises(metrics.MetricModelNotAvailable, match="hf download"):
+        metrics.DinoScorer(str(tmp_path / "no-such-folder"), device="cpu")
+    with pytest.raises(ValueError, match="unequal length"):
+        metrics.cosine(torch.ones(1, 2), torch.ones(1, 2)) and metrics._check_pairs([1], [1, 2])
+    with pytest.raises(ValueError, match="one size"):
+        metrics.l1_distance(Image.new("RGB", (4, 4)), Image.new("RGB", (5, 4)), size=None)
