@@ -33,3 +33,14 @@ def test_the_authors_targets_give_the_papers_parameter_counts(adapter, placement
     train.add_adapter(model, train.parse_args(["--output-dir", "unused", "--adapter", adapter,
                                                "--moe-placement", placement]))
     assert round(sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6) == millions
+
+
+def test_pretrain_throughput_benchmark_runs_and_records(tmp_path):
+    import json
+
+    import pretrain_throughput
+
+    rec = pretrain_throughput.main(["--threads", "1", "--batch-size", "2", "--data-workers", "0", "1",
+                                    "--seconds", "0.3", "--warmup-steps", "1", "--out", str(tmp_path / "t.json")])
+    assert len(rec["runs"]) == 2 and all(r["examples_per_s"] > 0 and r["steps"] >= 1 for r in rec["runs"])
+    assert json.loads((tmp_path / "t.json").read_text())["target_examples_per_s"] == 20000

@@ -127,3 +127,25 @@ def test_worker_processes_make_exactly_the_steps_the_main_process_would(toy_dir)
         ref = pretrain_flux.step_examples(args, step)
         assert np.array_equal(np.asarray(ex["images"]), ref["images"]) and list(ex["captions"]) == ref["captions"]
         assert np.array_equal(np.asarray(ex["masks"]), ref["masks"])
+
+
+def test_the_prepared_gpu_script_runs_on_the_cpu_in_smoke_mode(tmp_path):
+    """The device script's own path (throughput benchmark, every stage, the packed outputs), at toy sizes."""
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = root / "lab" / "2026-12-04_gpu_pretrain_from_scratch" / "run.sh"
+    env = dict(os.environ, SMOKE="1", OUT=str(tmp_path / "out"), PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "out"
+    assert json.loads((out / "pretrain_throughput.json").read_text())["best_examples_per_s"] > 0
+    assert "rc=" not in (out / "machine.txt").read_text()
+    names = tarfile.open(out / "base_fill.tgz").getnames() + tarfile.open(out / "base_t2i.tgz").getnames()
+    for part in ("transformer", "transformer_t2i", "text_encoder_2", "tokenizer_2", "vae", "training_fill.json"):
+        assert any(n.lstrip("./").startswith(part) for n in names), part
+    assert not any("work" in n.split("/") for n in names)
