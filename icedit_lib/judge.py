@@ -185,9 +185,12 @@ class QwenVLJudge(PairwiseJudge):
             {"type": "text", "text": self.prompt.format(instruction=instruction)}]}]
 
     def inputs(self, images: list[Image.Image], instruction: str) -> dict:
+        return self.chat_inputs(images, self.messages(instruction))
+
+    def chat_inputs(self, images: list[Image.Image], messages: list[dict]) -> dict:
+        """Model inputs for one user turn of `messages` (text and image parts) and its `images`."""
         vision = self.image_processor(images=images, return_tensors="pt")
-        text = self.tokenizer.apply_chat_template(self.messages(instruction), add_generation_prompt=True,
-                                                  tokenize=False,
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False,
                                                   chat_template=self.tokenizer.chat_template or CHAT_TEMPLATE)
         merge = self.image_processor.merge_size ** 2
         parts = text.split(IMAGE_PAD)
