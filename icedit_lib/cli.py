@@ -37,6 +37,7 @@ FRAMEWORK_GUIDANCE = {"inpaint": 50.0, "inversion": 3.5}  # the authors' Fill se
 
 
 def _add_edit_options(p: argparse.ArgumentParser) -> None:
+    from .devices import MEMORY_PRESETS, OFFLOAD_MODES, QUANTIZE_MODES
     from .registry import DEFAULT_ADAPTERS  # the help names the defaults the registry really uses
 
     p.add_argument("--framework", choices=tuple(FRAMEWORK_GUIDANCE), default="inpaint",
@@ -56,10 +57,18 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
-    p.add_argument("--offload", choices=("none", "model", "sequential", "group"), default="none",
-                   help="GPU memory savers for the 12B model")
+    p.add_argument("--offload", choices=OFFLOAD_MODES, default=None,
+                   help="GPU memory savers for the 12B model (default: none, or --memory's choice)")
+    p.add_argument("--quantize", choices=QUANTIZE_MODES, default=None,
+                   help="the transformer's weights: fp8 (float8 compute, Ada/Hopper GPUs), fp8-weight (float8 "
+                        "weights, bf16 compute), nf4 (4-bit, bitsandbytes, CUDA); default: none, or --memory's")
+    p.add_argument("--memory", type=int, choices=sorted(MEMORY_PRESETS), default=None,
+                   help="GiB of GPU memory: a preset of --quantize, --offload and --compile for FLUX.1 Fill [dev] "
+                        "(80: bf16, compiled; 24: fp8 + model offload; 16: nf4 + model offload); explicit "
+                        "options win")
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the transformer: a one-off compilation, then faster edits (batches, suites)")
+                   help="torch.compile the transformer: a one-off compilation, then faster edits (batches, suites); "
+                        "regional and dynamic-shape on a GPU")
     p.add_argument("--num-seeds", type=_positive_int, default=1, help="inference-time scaling: M seeds per edit")
     p.add_argument("--filter-steps", type=int, default=0,
                    help="early filter: judge previews after m steps (0: judge finished images, best-of-M)")
@@ -208,6 +217,7 @@ def _editor(args):
     transformers_logging.disable_progress_bar()
     if args.guidance is None:
         args.guidance = FRAMEWORK_GUIDANCE[args.framework]
+    resolve_memory_options(args)
     dtype = None if args.dtype == "auto" else args.dtype
     if args.num_seeds > 1 and args.judge == "none":
         raise ValueError("--num-seeds > 1 needs a --judge to choose among the seeds")
@@ -222,6 +232,8 @@ def _editor(args):
             raise ValueError("early-filter scaling runs on the inpainting framework (--framework inpaint)")
         if args.adapter != "none":
             raise AdapterError("adapters belong to the Fill model: the inversion framework is training-free")
+        if args.quantize != "none":
+            raise ValueError("--quantize is for the inpainting framework's Fill transformer")
         if args.compile:
             raise ValueError("--compile is for the inpainting framework (the inversion framework swaps attention "
                              "processors between its passes)")
@@ -230,7 +242,7 @@ def _editor(args):
     # a one-shot command never switches the adapter off: fuse a plain LoRA into the weights (not under
     # offloading, whose hooks own the weights)
     editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, dtype=dtype,
-                                    offload=args.offload, compile=args.compile,
+                                    offload=args.offload, compile=args.compile, quantize=args.quantize,
                                     fuse_adapter=args.offload == "none")
     if args.num_seeds == 1:
         return editor
@@ -238,6 +250,18 @@ def _editor(args):
     from .scaling import ScalingEditor
 
     return ScalingEditor(editor, load_judge(args.judge, device=args.device), args.num_seeds, args.filter_steps)
+
+
+def resolve_memory_options(args) -> None:
+    """--memory's preset fills in --quantize, --offload and --compile where they were not given."""
+    from .devices import memory_preset
+
+    preset = memory_preset(args.memory) if args.memory is not None else None
+    if args.quantize is None:
+        args.quantize = preset.quantize if preset else "none"
+    if args.offload is None:
+        args.offload = preset.offload if preset else "none"
+    args.compile = args.compile or bool(preset and preset.compile)
 
 
 def cmd_edit(args) -> None:

@@ -1,9 +1,12 @@
-"""Where models run: the device, the dtype, and offloading for GPUs smaller than the model.
+"""Where and how models run: the device, the dtype, offloading, quantization and compilation.
 
 One module for placement, so that loading (`registry`), judging (`judge`) and training agree on
 what "auto" means: the GPU when there is one, bf16 on it (as the authors run FLUX), fp32 on a CPU.
 """
 from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
 
 import torch
 
@@ -52,3 +55,80 @@ def place(pipe, device: str, offload: str = "none"):
         for name in ("vae", "text_encoder", "text_encoder_2"):
             getattr(pipe, name).to(device)
     return pipe
+
+
+# --------------------------------------------------------------------------- quantization
+QUANTIZE_MODES = ("none", "fp8", "fp8-weight", "nf4")
+
+
+def transformer_quantization(mode: str, device: str = "cuda"):
+    """diffusers' quantization config for the transformer, through the stock libraries:
+
+    - `fp8`: torchao float8 weights and dynamically quantized float8 activations (row-wise scales):
+      float8 matrix products, the fast recipe on Hopper / Ada GPUs (CUDA compute capability >= 8.9);
+    - `fp8-weight`: torchao float8 weights, bf16 compute: half the weight memory on any device;
+    - `nf4`: bitsandbytes 4-bit NormalFloat weights, bf16 compute (a quarter of the memory, slower steps);
+      needs a CUDA GPU and `pip install bitsandbytes`.
+    None for `none`. FLUX in fp16 gives black or NaN images, so every mode computes in bf16."""
+    if mode not in QUANTIZE_MODES:
+        raise ValueError(f"--quantize must be one of {QUANTIZE_MODES}, got {mode!r}")
+    if mode == "none":
+        return None
+    if mode == "nf4":
+        if not device.startswith("cuda"):
+            raise ValueError("--quantize nf4 (bitsandbytes) needs a CUDA GPU; on a CPU use fp8-weight or none")
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise ValueError("--quantize nf4 needs bitsandbytes: pip install bitsandbytes")
+        from diffusers import BitsAndBytesConfig
+
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    if importlib.util.find_spec("torchao") is None:
+        raise ValueError(f"--quantize {mode} needs torchao: pip install torchao")
+    from diffusers import TorchAoConfig
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, Float8WeightOnlyConfig, PerRow
+
+    if mode == "fp8":
+        if not device.startswith("cuda") or torch.cuda.get_device_capability() < (8, 9):
+            raise ValueError("--quantize fp8 computes in float8: it needs a CUDA GPU of compute capability 8.9 or "
+                             "more (Ada, Hopper); elsewhere use fp8-weight (float8 weights, bf16 compute)")
+        return TorchAoConfig(Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+    return TorchAoConfig(Float8WeightOnlyConfig())
+
+
+# --------------------------------------------------------------------------- memory presets
+@dataclass(frozen=True)
+class MemoryPreset:
+    """What to ask for on a GPU of `gib` GiB, for FLUX.1 Fill [dev] (12B transformer, 4.7B T5) at 1024 x 512."""
+    gib: int
+    quantize: str
+    offload: str
+    compile: bool
+    why: str
+
+
+MEMORY_PRESETS = {
+    80: MemoryPreset(80, "none", "none", True,
+                     "everything on the GPU in bf16 (transformer 24 GB, T5 9.5 GB), compiled: the fastest"),
+    24: MemoryPreset(24, "fp8", "model", False,
+                     "float8 transformer (12 GB) and whole-model offload: the T5 comes to the GPU only to "
+                     "encode the prompt, then leaves room for the transformer"),
+    16: MemoryPreset(16, "nf4", "model", False,
+                     "4-bit NormalFloat transformer (about 7 GB) and whole-model offload"),
+}
+
+
+def memory_preset(gib: int) -> MemoryPreset:
+    if gib not in MEMORY_PRESETS:
+        raise ValueError(f"--memory must be one of {sorted(MEMORY_PRESETS)} (GiB of GPU memory), got {gib}")
+    return MEMORY_PRESETS[gib]
+
+
+def compile_transformer(transformer, device: str, cpu_options: dict | None = None) -> None:
+    """torch.compile for the denoising loop. On CUDA, regional compilation (`compile_repeated_blocks`:
+    one FLUX block of each kind is compiled and reused by the others, seconds instead of a minute)
+    with a dynamic sequence length, since the diptych's height follows the image's aspect. On a CPU,
+    the whole miniature transformer with `cpu_options` (its per-op overhead is what compilation saves)."""
+    if device.startswith("cuda"):
+        transformer.compile_repeated_blocks(fullgraph=True, dynamic=True)
+    else:
+        transformer.compile(dynamic=False, options=cpu_options)

@@ -25,6 +25,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
 from . import registry
+from .devices import compile_transformer
 from .diptych import DiptychLayout, make_diptych, make_prompt, plan_layout, right_half
 from .language import UnknownWordsWarning, unknown_words
 
@@ -78,23 +79,26 @@ class ICEditor:
     @classmethod
     def from_registry(cls, base: str = "toy", adapter: str | None = None, device: str = "auto", dtype=None,
                       offload: str = "none", download: bool | None = None, compile: bool = False,
-                      fuse_adapter: bool = False) -> "ICEditor":
-        """`compile=True` runs the transformer through `torch.compile` (after the adapter is in place):
-        the first edit of each batch size pays a one-off compilation (about a minute on a 2-core CPU);
-        later edits of the miniature run about 1.5x faster, because at its size Python and per-op
-        overhead, which compilation fuses away, dominate the arithmetic (on a CPU with the weights
-        frozen into the graph, `CPU_COMPILE_OPTIONS`). `fuse_adapter=True` merges a
-        plain LoRA into the weights (`registry.load_adapter(fuse=True)`): faster, but no longer
-        switchable with `registry.set_adapter_scale`, so it is off by default and on in the CLI."""
+                      fuse_adapter: bool = False, quantize: str = "none") -> "ICEditor":
+        """`compile=True` runs the transformer through `torch.compile` (after the adapter is in place,
+        `devices.compile_transformer`): on a GPU regional compilation with a dynamic sequence length; on
+        a CPU the first edit of each batch size pays a one-off compilation (about a minute on a 2-core
+        CPU) and later edits of the miniature run about 1.5x faster, because at its size Python and
+        per-op overhead, which compilation fuses away, dominate the arithmetic (`CPU_COMPILE_OPTIONS`).
+        `quantize` (none | fp8 | fp8-weight | nf4) loads the transformer quantized
+        (`devices.transformer_quantization`). `fuse_adapter=True` merges a plain LoRA into the weights
+        (`registry.load_adapter(fuse=True)`): faster, but no longer switchable with
+        `registry.set_adapter_scale`, so it is off by default and on in the CLI (never into quantized
+        weights)."""
         if adapter and adapter != "none":
             registry.adapter_file(adapter, download)  # a bad adapter fails before the base loads
         pipe, entry = registry.load_fill_pipeline(base, device=device, dtype=dtype, offload=offload,
-                                                  download=download)
+                                                  download=download, quantize=quantize)
         if adapter and adapter != "none":
-            registry.load_adapter(pipe, adapter, base_name=base, download=download, fuse=fuse_adapter)
+            registry.load_adapter(pipe, adapter, base_name=base, download=download,
+                                  fuse=fuse_adapter and quantize == "none")
         if compile:  # after the adapter: frozen weights cannot change afterwards
-            on_cpu = offload == "none" and pipe.transformer.device.type == "cpu"  # offloading means a GPU
-            pipe.transformer.compile(dynamic=False, options=CPU_COMPILE_OPTIONS if on_cpu else None)
+            compile_transformer(pipe.transformer, pipe._execution_device.type, CPU_COMPILE_OPTIONS)
         return cls(pipe, entry.panel_width, entry.max_sequence_length, entry.word_level_text)
 
     # ----------------------------------------------------------------- helpers

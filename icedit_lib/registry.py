@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .devices import pick_device, pick_dtype, place
+from .devices import pick_device, pick_dtype, place, transformer_quantization
 
 DATA_DIR = Path(os.environ.get("ICEDIT_DATA", Path(__file__).resolve().parent.parent / "data"))
 MODELS_DIR = DATA_DIR / "models"
@@ -184,15 +184,23 @@ def _how_to_get(entry: Entry) -> str:
 
 # --------------------------------------------------------------------------- pipelines
 def load_fill_pipeline(base: str = "toy", device: str = "auto", dtype=None, offload: str = "none",
-                       download: bool | None = None):
-    """A FluxFillPipeline for `base` (registry name, folder or hub id), placed on a device."""
-    from diffusers import FluxFillPipeline
+                       download: bool | None = None, quantize: str = "none"):
+    """A FluxFillPipeline for `base` (registry name, folder or hub id), placed on a device; `quantize`
+    loads its transformer through a diffusers quantization config (`devices.transformer_quantization`),
+    computing in bf16."""
+    from diffusers import FluxFillPipeline, FluxTransformer2DModel
 
     entry, location = resolve(base, kind="fill")
-    folder = local_snapshot(entry, location, download)
     device = pick_device(device)
+    quantization = transformer_quantization(quantize, device)  # a recipe this machine cannot run fails first
+    folder = local_snapshot(entry, location, download)
+    torch_dtype = torch.bfloat16 if quantization is not None else pick_dtype(dtype, device)
     try:
-        pipe = FluxFillPipeline.from_pretrained(folder, dtype=pick_dtype(dtype, device), use_safetensors=True)
+        parts = {}
+        if quantization is not None:
+            parts["transformer"] = FluxTransformer2DModel.from_pretrained(
+                folder, subfolder="transformer", quantization_config=quantization, dtype=torch_dtype)
+        pipe = FluxFillPipeline.from_pretrained(folder, dtype=torch_dtype, use_safetensors=True, **parts)
     except (OSError, ValueError, KeyError) as e:
         raise ModelNotAvailable(f"{folder} is not a FluxFillPipeline folder in the diffusers layout ({e})") from None
     pipe.set_progress_bar_config(disable=True)

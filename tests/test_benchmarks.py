@@ -44,3 +44,23 @@ def test_pretrain_throughput_benchmark_runs_and_records(tmp_path):
                                     "--seconds", "0.3", "--warmup-steps", "1", "--out", str(tmp_path / "t.json")])
     assert len(rec["runs"]) == 2 and all(r["examples_per_s"] > 0 and r["steps"] >= 1 for r in rec["runs"])
     assert json.loads((tmp_path / "t.json").read_text())["target_examples_per_s"] == 20000
+
+
+def test_flux_recipes_benchmark_smoke(tmp_path):
+    """The recipes side by side at the miniature's shape: float8 weights are timed and their error against
+    bf16 eager measured; what needs a CUDA GPU (4-bit, the 16 GB preset) is recorded as skipped, with why."""
+    import subprocess
+
+    import flux_recipes
+
+    rec = flux_recipes.main(["--size", "toy", "--device", "cpu", "--steps", "1", "--repeats", "1",
+                             "--recipes", "bf16", "fp8-weight", "nf4", "--presets", "16",
+                             "--out", str(tmp_path / "r.json")])
+    assert set(rec["recipes"]["bf16"]) == set(flux_recipes.grids("toy"))
+    for row in rec["recipes"]["fp8-weight"].values():
+        assert len(row["relative_error"]) == len(flux_recipes.TIMESTEPS)
+        assert all(0 < e < 0.5 for e in row["relative_error"])
+    assert "CUDA" in rec["recipes"]["nf4"]["skipped"] and "CUDA" in rec["presets"]["16"]["skipped"]
+    assert (tmp_path / "r.md").read_text().startswith("| recipe |")
+    script = Path(__file__).resolve().parent.parent / "lab" / "2026-12-04_gpu_flux_recipes" / "run.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issue 31, prepared for the next session that draws a device (not run yet): FLUX.1 Fill [dev]'s recipes side by
+# side on an H200, random weights of the real shape, in one call of about 9 minutes.
+#   1. benchmarks/flux_recipes.py --presets (none): bf16 eager and compiled (regional, dynamic height), fp8 eager
+#      and compiled, fp8 weight-only, nf4; a 1024 x 512 and a 1024 x 768 diptych; step time, 28-step edit,
+#      compilation time, peak memory, relative error against bf16 eager (about 5 minutes: the 24 GB reference
+#      is saved once for the quantized loads).
+#   2. benchmarks/flux_recipes.py --recipes (none) --presets 80 24 16: the whole pipeline as `icedit edit --memory N`
+#      loads and places it (T5-XXL, CLIP-L, VAE and the transformer, random weights): peak memory and time per
+#      edit (about 4 minutes, most of it writing and reading the 34 GB folder).
+# Needs no network. The device image has torch; carry the rest as wheels in .whl/ (see the device tool's README):
+# diffusers==0.42.1 transformers==5.23.0 peft==0.21.2 accelerate==1.15.0 safetensors==0.8.0 tokenizers==0.23.3
+# torchao==0.18.0 bitsandbytes==0.50.2 huggingface_hub and their needs.
+# Run with the device tool: `bash lab/2026-12-04_gpu_flux_recipes/run.sh`, timeout_s 600, carry .whl.
+# Outputs in $OUT: machine.txt, flux_recipes.json / .md (transformer recipes), flux_presets.json / .md, logs.
+# SMOKE=1 runs the same script on a CPU at the miniature's size (CI: tests/test_benchmarks.py).
+set -euo pipefail
+OUT=${OUT:-outputs/gpu_flux_recipes}
+SMOKE=${SMOKE:-0}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+OUT=$(realpath "$OUT")
+if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-$PWD}
+if [ "$SMOKE" = 1 ]; then
+  ARGS=(--size toy --device cpu --steps 2 --repeats 1); RECIPES=(bf16 fp8-weight nf4); PRESETS=(80 16)
+else
+  ARGS=(--size full --device cuda --steps 28 --repeats 2); RECIPES=(bf16 bf16-compiled fp8 fp8-compiled fp8-weight nf4)
+  PRESETS=(80 24 16)
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/machine.txt" 2>&1 || true
+fi
+cd benchmarks
+timeout 330 "$PY" flux_recipes.py "${ARGS[@]}" --recipes "${RECIPES[@]}" --presets --out "$OUT/flux_recipes.json" \
+  > "$OUT/flux_recipes.log" 2>&1 || echo "recipes rc=$?" >> "$OUT/machine.txt"
+timeout 240 "$PY" flux_recipes.py "${ARGS[@]}" --recipes --presets "${PRESETS[@]}" --out "$OUT/flux_presets.json" \
+  > "$OUT/flux_presets.log" 2>&1 || echo "presets rc=$?" >> "$OUT/machine.txt"
+ls -la "$OUT"

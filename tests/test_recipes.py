@@ -1,0 +1,68 @@
+"""The full-scale recipes (quantization, memory presets, compilation) on the tiny FLUX built from configs.
+float8 compute and 4-bit weights need a CUDA GPU: on a CPU they must fail with a clear reason."""
+import argparse
+import importlib.util
+import random
+
+import pytest
+import torch
+
+from icedit_lib import devices, shapesworld as sw
+from icedit_lib.editor import ICEditor
+
+
+def test_memory_presets_fill_in_only_what_was_not_given():
+    from icedit_lib.cli import resolve_memory_options
+
+    args = argparse.Namespace(memory=24, quantize=None, offload=None, compile=False)
+    resolve_memory_options(args)
+    assert (args.quantize, args.offload, args.compile) == ("fp8", "model", False)
+    args = argparse.Namespace(memory=16, quantize="fp8-weight", offload=None, compile=True)
+    resolve_memory_options(args)
+    assert (args.quantize, args.offload, args.compile) == ("fp8-weight", "model", True)
+    args = argparse.Namespace(memory=None, quantize=None, offload=None, compile=False)
+    resolve_memory_options(args)
+    assert (args.quantize, args.offload, args.compile) == ("none", "none", False)
+    assert devices.memory_preset(80).compile and devices.memory_preset(80).quantize == "none"
+    with pytest.raises(ValueError, match="--memory"):
+        devices.memory_preset(12)
+
+
+@pytest.mark.parametrize("mode", ["fp8", "nf4"])
+def test_gpu_only_quantization_fails_clearly_on_a_cpu(mode):
+    with pytest.raises(ValueError, match="CUDA GPU"):
+        devices.transformer_quantization(mode, "cpu")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchao") is None, reason="torchao is not installed")
+def test_fp8_weight_transformer_edits_close_to_the_bf16_one(toy_env):
+    source = sw.render(sw.random_scene(random.Random(0)))
+    fp8 = ICEditor.from_registry("toy", adapter="none", device="cpu", quantize="fp8-weight")
+    weight = fp8.pipe.transformer.transformer_blocks[0].attn.to_q.weight
+    assert "Float8" in type(weight).__name__ or "float8" in str(getattr(weight, "dtype", "")).lower() or \
+        hasattr(weight, "qdata"), type(weight)
+    bf16 = ICEditor.from_registry("toy", adapter="none", device="cpu", dtype="bf16")
+    inputs = {"hidden_states": torch.randn(1, 128, 192, dtype=torch.bfloat16),
+              "encoder_hidden_states": torch.randn(1, 80, 64, dtype=torch.bfloat16),
+              "pooled_projections": torch.randn(1, 64, dtype=torch.bfloat16),
+              "timestep": torch.tensor([0.5], dtype=torch.bfloat16), "guidance": torch.tensor([50.0]),
+              "img_ids": fp8.pipe._prepare_latent_image_ids(1, 8, 16, "cpu", torch.bfloat16),
+              "txt_ids": torch.zeros(80, 3), "return_dict": False}
+    with torch.no_grad():
+        a, b = fp8.pipe.transformer(**inputs)[0].float(), bf16.pipe.transformer(**inputs)[0].float()
+    relative = ((a - b).norm() / b.norm()).item()
+    assert 0 < relative < 0.1, relative  # float8 weights: a small, non-zero error against bf16
+    assert fp8.edit(source, "make the red circle blue", steps=2).image.size == (64, 64)
+
+
+def test_cli_refuses_a_gpu_recipe_on_a_cpu_in_one_line(toy_env, tmp_path, capsys):
+    from PIL import Image
+
+    from icedit_lib.cli import main
+
+    src = tmp_path / "s.png"
+    Image.new("RGB", (64, 64), "white").save(src)
+    code = main(["edit", "--image", str(src), "--instruction", "make it red", "--out", str(tmp_path / "o.png"),
+                 "--device", "cpu", "--memory", "16", "--adapter", "none"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("icedit: error:") and "CUDA" in err and "\n" not in err.strip()
