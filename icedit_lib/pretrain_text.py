@@ -239,6 +239,7 @@ def parse_args(argv=None):
                    help="fit --steps to this much training time (`schedule.StepBudget`), at most --steps")
     p.add_argument("--probe-only", default=None, metavar="DIR",
                    help="measure the encoders saved in DIR (text_encoder, tokenizer, text_encoder_2, tokenizer_2)")
+    p.add_argument("--probe-out", default=None, metavar="FILE", help="with --probe-only: write the probe as JSON")
     args = p.parse_args(argv)
     if not args.out_dir and not args.probe_only:
         p.error("give --out-dir (train) or --probe-only DIR (measure)")
@@ -262,6 +263,9 @@ def main(argv=None) -> dict:
     if args.probe_only:
         result = probe(*load_encoders(args.probe_only), n_texts=args.probe_texts)
         print(probe_summary(result))
+        if args.probe_out:
+            Path(args.probe_out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(args.probe_out, json.dumps(result | {"encoders": str(args.probe_only)}, indent=2))
         return result
     device = pick_device(args.device)
     torch.manual_seed(args.seed)

@@ -149,3 +149,18 @@ def test_the_prepared_gpu_script_runs_on_the_cpu_in_smoke_mode(tmp_path):
     for part in ("transformer", "transformer_t2i", "text_encoder_2", "tokenizer_2", "vae", "training_fill.json"):
         assert any(n.lstrip("./").startswith(part) for n in names), part
     assert not any("work" in n.split("/") for n in names)
+
+
+def test_learning_curve_reads_the_logged_evaluations(tmp_path):
+    from icedit_lib import learning_curve
+
+    work = tmp_path / "run"
+    work.mkdir()
+    ev = {"t2i_exact": 0.25, "t2i_exact_by_objects": {"1": 0.5, "2": 0.25, "3": 0.0, "4": None}, "t2i_cells": 0.9,
+          "t2i_shape": 0.5, "t2i_color": 0.4, "t2i_size": 0.7, "t2i_background": 1.0, "t2i_style": 1.0, "n": 8}
+    lines = [{"step": 25, "loss": 0.1}, {"step": 2000, "eval": ev}, {"step": 1000, "eval": dict(ev, t2i_exact=0.1)}]
+    (work / "log.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    curves = learning_curve.main(["--run", f"a run={work}:16", "--out-dir", str(tmp_path / "out")])
+    assert [p["examples"] for p in curves["a run"]] == [16000, 32000]
+    assert curves["a run"][1]["exact_by_objects"]["1"] == 0.5
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 1000

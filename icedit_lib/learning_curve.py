@@ -1,0 +1,78 @@
+"""Learning curves of the miniature's pretraining: held-out exact scenes against training examples seen.
+
+    python -m icedit_lib.learning_curve --run "joint encoders=checkpoints/curve_joint_work" \\
+        --run "pretrained text=checkpoints/curve_text_work" --out-dir results/t2i_curve
+
+Reads the evaluations a `pretrain_flux` run logs every `--eval-every` steps (its work folder's
+`log.jsonl`; the batch size from its `state` record or `--batch-size`), and writes `curve.json`
+(per run: examples seen, exact scenes, exact scenes by object count, attribute accuracies) and
+`figure.png`: what notebook 02 shows to make the case for the text path.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .checkpoints import atomic_write_text
+
+
+def read_curve(work_dir: str | Path, batch_size: int) -> list[dict]:
+    """The evaluation points of one run, in order of steps."""
+    points = []
+    for line in (Path(work_dir) / "log.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if "eval" in row and row["eval"] is not None and "t2i_exact" in row["eval"]:
+            ev = row["eval"]
+            points.append({"step": row["step"], "examples": row["step"] * batch_size, "exact": ev["t2i_exact"],
+                           "exact_by_objects": ev.get("t2i_exact_by_objects"),
+                           **{k: ev[f"t2i_{k}"] for k in ("cells", "shape", "color", "size", "background", "style")},
+                           "n": ev["n"]})
+    return sorted(points, key=lambda p: p["step"])
+
+
+def plot(curves: dict[str, list[dict]]):
+    """Exact scenes against examples seen, one panel for all scenes and one per object count."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), sharey=True)
+    colors = plt.get_cmap("tab10").colors
+    for (label, points), color in zip(curves.items(), colors):
+        x = [p["examples"] / 1000 for p in points]
+        axes[0].plot(x, [100 * p["exact"] for p in points], "o-", color=color, label=label, markersize=3)
+        for k in range(1, 5):
+            y = [100 * (p["exact_by_objects"] or {}).get(str(k)) if (p["exact_by_objects"] or {}).get(str(k))
+                 is not None else float("nan") for p in points]
+            axes[k].plot(x, y, "o-", color=color, markersize=3)
+    axes[0].set_title("all held-out scenes")
+    for k in range(1, 5):
+        axes[k].set_title(f"{k} object{'s' if k > 1 else ''}")
+    for ax in axes:
+        ax.set_xlabel("training examples seen (thousands)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("exact scenes (%)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--run", action="append", required=True, metavar="LABEL=WORK_DIR[:BATCH]",
+                   help="a pretrain_flux work folder, its label and (default 16) its batch size; repeatable")
+    p.add_argument("--out-dir", required=True)
+    args = p.parse_args(argv)
+    curves = {}
+    for item in args.run:
+        label, _, where = item.partition("=")
+        folder, _, batch = where.partition(":")
+        curves[label] = read_curve(folder, int(batch or 16))
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "curve.json", json.dumps(curves, indent=2))
+    plot(curves).savefig(out / "figure.png", dpi=110)
+    return curves
+
+
+if __name__ == "__main__":
+    main()
