@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .diptych import FILL_GUIDANCE, T2I_GUIDANCE
 from .suites import SuiteError, load_suite, safe_id
 
 EXIT_BAD_INPUT = 2
@@ -33,7 +34,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-FRAMEWORK_GUIDANCE = {"inpaint": 50.0, "inversion": 3.5}  # the authors' Fill setting; FLUX.1 [dev]'s default
+FRAMEWORK_GUIDANCE = {"inpaint": FILL_GUIDANCE, "inversion": T2I_GUIDANCE}
 
 
 def _add_edit_options(p: argparse.ArgumentParser) -> None:

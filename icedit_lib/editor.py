@@ -26,7 +26,7 @@ from PIL import Image
 
 from . import registry
 from .devices import compile_transformer
-from .diptych import DiptychLayout, make_diptych, make_prompt, plan_layout, right_half
+from .diptych import FILL_GUIDANCE, DiptychLayout, make_diptych, make_prompt, plan_layout, right_half
 from .language import UnknownWordsWarning, unknown_words
 
 CONDITIONING_SEED = 0
@@ -165,13 +165,13 @@ class ICEditor:
         return pipe.image_processor.postprocess(img, output_type="pil")
 
     # ----------------------------------------------------------------- public
-    def edit(self, image: Image.Image, instruction: str, seed: int = 0, steps: int = 28, guidance: float = 50.0,
-             prompt_mode: str = "ic") -> EditResult:
+    def edit(self, image: Image.Image, instruction: str, seed: int = 0, steps: int = 28,
+             guidance: float = FILL_GUIDANCE, prompt_mode: str = "ic") -> EditResult:
         """One edit: the right half of the inpainted diptych, at the source's size."""
         return self.edit_seeds(image, instruction, [seed], steps, guidance, prompt_mode)[0]
 
     def edit_seeds(self, image: Image.Image, instruction: str, seeds: list[int], steps: int = 28,
-                   guidance: float = 50.0, prompt_mode: str = "ic") -> list[EditResult]:
+                   guidance: float = FILL_GUIDANCE, prompt_mode: str = "ic") -> list[EditResult]:
         """Several seeds of one edit in a single batched pipeline call."""
         self._check_steps(steps)
         req = self._request(image, instruction, guidance, prompt_mode)
@@ -179,7 +179,7 @@ class ICEditor:
         return self._results(req, diptychs, seeds)
 
     def preview(self, image: Image.Image, instruction: str, seeds: list[int], steps: int = 28,
-                preview_steps: int = 4, guidance: float = 50.0, prompt_mode: str = "ic") -> Previews:
+                preview_steps: int = 4, guidance: float = FILL_GUIDANCE, prompt_mode: str = "ic") -> Previews:
         """Run every seed for `preview_steps` of a `steps`-step schedule (one batched call)
         and return x0 previews: x0 = x_t - sigma_t * v, the rectified-flow estimate of the
         clean image (paper 3.3's "early" look at each noise)."""
@@ -203,7 +203,7 @@ class ICEditor:
         return Previews(images, latents, list(seeds), steps, preview_steps, req)
 
     def edit_with_previews(self, image: Image.Image, instruction: str, seeds: list[int], steps: int = 28,
-                           preview_at: tuple[int, ...] = (1, 2, 4, 6, 10), guidance: float = 50.0,
+                           preview_at: tuple[int, ...] = (1, 2, 4, 6, 10), guidance: float = FILL_GUIDANCE,
                            prompt_mode: str = "ic") -> tuple[list[EditResult], dict[int, list[Image.Image]]]:
         """Full edits of every seed (one batched call) and, on the way, the x0 previews after
         each of `preview_at` steps: what an early-filter judge would have seen for each seed.

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from . import shapesworld as sw
 from .checkpoints import atomic_path, atomic_write_text
+from .diptych import FILL_GUIDANCE
 from .images import load_image, save_image
 
 
@@ -110,7 +111,7 @@ def paired_comparison(rows_a: list[dict], rows_b: list[dict], n_boot: int = 1000
 
 
 def evaluate_suite(editor, suite: str | Path, out_dir: str | Path, seed: int = 0, steps: int = 28,
-                   guidance: float = 50.0, prompt_mode: str = "ic", options: dict | None = None,
+                   guidance: float = FILL_GUIDANCE, prompt_mode: str = "ic", options: dict | None = None,
                    title: str = "", text_field: str = "instruction") -> dict:
     """Edit and score every row of `suite`; write images, results.json, table.md, figure.png.
     `text_field="caption"` prompts with the rows' descriptive captions instead of their instructions."""

@@ -52,12 +52,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .checkpoints import atomic_path, atomic_write_text
+from .diptych import FILL_GUIDANCE, T2I_GUIDANCE
 from .evaluation import evaluate_suite, paired_comparison
 from .judge import seed_pair_agreement
 from .shapesworld import EDIT_TYPES
 from .suites import make_suite
 
-FRAMEWORKS = {"inversion": ("toy-t2i", 3.5), "inpaint": ("toy", 50.0)}
+FRAMEWORKS = {"inversion": ("toy-t2i", T2I_GUIDANCE), "inpaint": ("toy", FILL_GUIDANCE)}
 REFERENCE_ROW = "inpaint + descriptive caption (reference)"
 TRAINING_FREE_FOLDERS = {"inversion + IC prompt": "inversion_ic", "inversion + bare instruction": "inversion_direct",
                          "inpaint + IC prompt": "inpaint_ic", "inpaint + bare instruction": "inpaint_direct",

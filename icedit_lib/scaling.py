@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from .diptych import FILL_GUIDANCE
 from .editor import ICEditor
 from .judge import PairwiseJudge, select
 
@@ -39,13 +40,13 @@ def seeds_for(base_seed: int, num_seeds: int) -> list[int]:
     return [base_seed + k for k in range(num_seeds)]
 
 
-def single(editor: ICEditor, image, instruction, seed=0, steps=28, guidance=50.0, prompt_mode="ic") -> ScalingResult:
+def single(editor: ICEditor, image, instruction, seed=0, steps=28, guidance=FILL_GUIDANCE, prompt_mode="ic") -> ScalingResult:
     t = time.perf_counter()
     out = editor.edit(image, instruction, seed=seed, steps=steps, guidance=guidance, prompt_mode=prompt_mode)
     return ScalingResult(out.image, seed, steps, time.perf_counter() - t)
 
 
-def random_of_m(editor: ICEditor, image, instruction, num_seeds=6, seed=0, steps=28, guidance=50.0,
+def random_of_m(editor: ICEditor, image, instruction, num_seeds=6, seed=0, steps=28, guidance=FILL_GUIDANCE,
                 prompt_mode="ic", rng: random.Random | None = None) -> ScalingResult:
     pick = (rng or random.Random(seed)).randrange(num_seeds)
     res = single(editor, image, instruction, seeds_for(seed, num_seeds)[pick], steps, guidance, prompt_mode)
@@ -54,7 +55,7 @@ def random_of_m(editor: ICEditor, image, instruction, num_seeds=6, seed=0, steps
 
 
 def best_of_m(editor: ICEditor, judge: PairwiseJudge, image, instruction, num_seeds=6, seed=0, steps=28,
-              guidance=50.0, prompt_mode="ic", strategy="sequential") -> ScalingResult:
+              guidance=FILL_GUIDANCE, prompt_mode="ic", strategy="sequential") -> ScalingResult:
     t = time.perf_counter()
     seeds = seeds_for(seed, num_seeds)
     finals = editor.edit_seeds(image, instruction, seeds, steps, guidance, prompt_mode)
@@ -64,7 +65,7 @@ def best_of_m(editor: ICEditor, judge: PairwiseJudge, image, instruction, num_se
 
 
 def early_filter(editor: ICEditor, judge: PairwiseJudge, image, instruction, num_seeds=6, filter_steps=4, seed=0,
-                 steps=28, guidance=50.0, prompt_mode="ic", strategy="sequential") -> ScalingResult:
+                 steps=28, guidance=FILL_GUIDANCE, prompt_mode="ic", strategy="sequential") -> ScalingResult:
     """M seeds x m steps (batched) -> judge the x0 previews -> resume the winner to n steps."""
     t = time.perf_counter()
     seeds = seeds_for(seed, num_seeds)
@@ -89,7 +90,7 @@ class ScalingEditor:
         self.filter_steps, self.strategy = filter_steps, strategy
         self.history: list[ScalingResult] = []
 
-    def edit(self, image, instruction, seed=0, steps=28, guidance=50.0, prompt_mode="ic") -> ScalingResult:
+    def edit(self, image, instruction, seed=0, steps=28, guidance=FILL_GUIDANCE, prompt_mode="ic") -> ScalingResult:
         if 0 < self.filter_steps < steps:
             res = early_filter(self.editor, self.judge, image, instruction, self.num_seeds, self.filter_steps, seed,
                                steps, guidance, prompt_mode, self.strategy)
