@@ -36,7 +36,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
 from . import registry
-from .diptych import make_diptych, make_prompt, plan_layout, right_half
+from .diptych import T2I_GUIDANCE, make_diptych, make_prompt, plan_layout, right_half
 from .editor import EditResult
 
 INJECT_WHAT = ("kv", "k", "v")
@@ -224,7 +224,7 @@ class InversionEditor:
             velocity(x, 0)  # one more evaluation, at sigma_0 = 1, to record what generation step 0 needs
         return Inversion(x, trajectory, sigmas)
 
-    def edit(self, image: Image.Image, instruction: str, seed: int = 0, steps: int = 28, guidance: float = 3.5,
+    def edit(self, image: Image.Image, instruction: str, seed: int = 0, steps: int = 28, guidance: float = T2I_GUIDANCE,
              prompt_mode: str = "ic", injection: InjectionConfig | None = None,
              return_inversion: bool = False):
         """Invert the source diptych, then generate with injected K/V; returns an EditResult
