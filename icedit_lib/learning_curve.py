@@ -1,7 +1,7 @@
 """Learning curves of the miniature's pretraining: held-out exact scenes against training examples seen.
 
     python -m icedit_lib.learning_curve --run "joint encoders=checkpoints/curve_joint_work" \\
-        --run "pretrained text=checkpoints/curve_text_work" --out-dir results/t2i_curve
+        --run "pretrained text=checkpoints/curve_text_work" --out-dir lab/2026-12-04_language_before_images/t2i_curve
 
 Reads the evaluations a `pretrain_flux` run logs every `--eval-every` steps (its work folder's
 `log.jsonl`; the batch size from its `state` record or `--batch-size`), and writes `curve.json`

@@ -27,7 +27,7 @@ Recipe (rectified flow, as FLUX / SD3):
   web data needs no such help). Measured, it hurts: a weight that depends on the target
   moves the flow-matching optimum from the conditional mean towards the outcomes that
   differ, i.e. towards an average of possible changes (blobs, and redrawn objects that
-  should stay); the shipped third phase trains with 1 (results/pretraining_attempts.md,
+  should stay); the shipped third phase trains with 1 (lab/2026-11-24_pretraining_attempts.md,
   sessions 12-13).
   Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
   rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the

@@ -29,7 +29,7 @@ validation edits are written every `--validate-every` steps.
 with what the base model itself predicts, adapters off, when prompted with the pair's
 descriptive caption (the pretraining corpus's language): target = (1 - W) (noise - x0) +
 W v_base(x_t, caption). The miniature base edits better from a description of the change than
-an adapter does from the instruction (`results/fine_tuning_recipes`); this asks the adapter to
+an adapter does from the instruction (`lab/2026-11-30_fine_tuning_recipes`); this asks the adapter to
 make the instruction do what the description does, with the base's own, lower-variance
 prediction as the teacher (see `micro_batch_loss`).
 
@@ -359,7 +359,7 @@ def validate(pipe, transformer, args, step: int, out_dir: Path, panel_width: int
 def attention_kernels(device: torch.device):
     """The attention kernels training may use. On CUDA cuDNN's is left out: on an H200 (torch 2.11,
     CUDA 13.0) its backward failed at FLUX's full size ('mha_graph.execute ... is_good()') and a bf16
-    run of the miniature turned NaN after its first optimizer step (results/gpu_h200; that this kernel
+    run of the miniature turned NaN after its first optimizer step (lab/2026-11-30_gpu_h200; that this kernel
     caused the NaN too is likely, not yet verified). Flash and memory-efficient attention remain."""
     if device.type != "cuda":
         return contextlib.nullcontext()

@@ -30,7 +30,7 @@ generate is decoded by the better decoder. With `--prior-channel-noise` the 14 c
 leaves at the prior carry N(0, 1) noise in training, as in the VAE's own training: the T2I model,
 trained before the posterior was made deterministic, generates noise there, and a decoder that has
 only seen the encoder's (near-zero) means in those channels turns it into visible artifacts
-(T2I exact 10.9% -> 0% with such a decoder, session 18, `results/vae_decoder`).
+(T2I exact 10.9% -> 0% with such a decoder, session 18, `lab/2026-12-01_vae_decoder`).
 """
 from __future__ import annotations
 
