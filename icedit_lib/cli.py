@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "'id' (written to DIR/<id>.png, else DIR/00000.png, 00001.png, ... in order)")
     p.add_argument("--out-dir", required=True)
     _add_generate_options(p)
+    p = sub.add_parser("bench", help="edit a benchmark (emu-test, magicbrush-test or a suite) and score CLIP-I, "
+                                     "CLIP-out, DINO and L1 as the paper's Tables 1-2")
+    p.add_argument("--suite", required=True, help="emu-test | magicbrush-test | a suite.jsonl")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--source", default=None, help="the benchmark's data: a hub id or a local folder / parquet")
+    p.add_argument("--n", type=_positive_int, default=None, help="a deterministic subset of N edits")
+    p.add_argument("--subset-seed", type=int, default=0)
+    p.add_argument("--no-emu-filter", action="store_true",
+                   help="emu-test: keep rows whose input caption equals the output caption (the authors drop them)")
+    p.add_argument("--clip", default="vit-l-14", help="vit-l-14 (the authors' word) | vit-b-32 (UltraEdit's, "
+                                                      "MagicBrush's) | a hub id | a folder")
+    p.add_argument("--dino", default="facebook/dino-vits16", help="a hub id or a folder")
+    p.add_argument("--paired-with", default=None, help="an earlier bench run of the same suite: per-edit differences")
+    _add_edit_options(p)
     p = sub.add_parser("eval", help="edit and score a ShapesWorld suite (success, L1, L1 kept; per edit type)")
     p.add_argument("--suite", required=True)
     p.add_argument("--out-dir", required=True)
@@ -324,6 +338,27 @@ def cmd_eval(args) -> None:
               f"L1 kept this - other {c['l1_kept_diff']:+.4f} [95% CI {low:+.4f}, {high:+.4f}]")
 
 
+def cmd_bench(args) -> None:
+    from . import bench
+    from .metrics import ClipScorer, DinoScorer
+
+    out = Path(args.out_dir)
+    suite = bench.prepare_suite(args.suite, out, args.source, args.n, args.subset_seed, not args.no_emu_filter)
+    load_suite(suite)  # a malformed suite fails before any model loads
+    clip = ClipScorer(bench.clip_model(args.clip), device=args.device)  # the scorers before the editor: a
+    dino = DinoScorer(args.dino, device=args.device)  # missing one fails before any edit
+    editor = _editor(args)
+    record = bench.run(editor, suite, out, clip, dino, n=args.n if args.suite not in bench.BENCHMARKS else None,
+                       subset_seed=args.subset_seed, seed=args.seed, steps=args.steps, guidance=args.guidance,
+                       prompt_mode=args.prompt, paired_with=args.paired_with,
+                       options={"base": args.base, "adapter": args.adapter, "framework": args.framework})
+    print((out / "table.md").read_text())
+    for metric, d in record.get("paired_with", {}).items():
+        if isinstance(d, dict):
+            print(f"{metric}: {d['mean_diff']:+.4f} (95% CI {d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f}) "
+                  f"against {args.paired_with}")
+
+
 def cmd_eval_pretrained(args) -> None:
     from .pretrain_eval import run
 
@@ -332,7 +367,7 @@ def cmd_eval_pretrained(args) -> None:
     print(json.dumps({k: v for k, v in metrics.items() if k != "pairs"}, indent=2))
 
 
-COMMANDS = {"eval": cmd_eval, "eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
+COMMANDS = {"bench": cmd_bench, "eval": cmd_eval, "eval-pretrained": cmd_eval_pretrained, "render": cmd_render, "generate": cmd_generate, "generate-batch": cmd_generate_batch,
             "edit": cmd_edit, "edit-batch": cmd_edit_batch}
 
 
@@ -344,7 +379,9 @@ def main(argv=None) -> int:
     from .registry import AdapterError, ModelNotAvailable
     from .shapesworld import SceneError
 
+    from .bench import BenchDataNotAvailable
     from .language import UnknownWordsWarning
+    from .metrics import MetricModelNotAvailable
 
     try:
         with warnings.catch_warnings():  # the editor's warnings as one line on stderr each, like the errors
@@ -352,6 +389,7 @@ def main(argv=None) -> int:
             warnings.showwarning = lambda message, *_: print(f"icedit: warning: {message}", file=sys.stderr)
             COMMANDS[args.command](args)
     except (ImageInputError, InstructionError, SceneError, SuiteError, SuiteScoringError, ModelNotAvailable,
+            MetricModelNotAvailable, BenchDataNotAvailable,
             AdapterError, ValueError) as e:
         print(f"icedit: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
