@@ -74,3 +74,16 @@ def test_offline_missing_model_is_one_clear_error(tmp_path, monkeypatch):
         metrics.cosine(torch.ones(1, 2), torch.ones(1, 2)) and metrics._check_pairs([1], [1, 2])
     with pytest.raises(ValueError, match="one size"):
         metrics.l1_distance(Image.new("RGB", (4, 4)), Image.new("RGB", (5, 4)), size=None)
+
+
+def test_the_miniature_clip_trains_saves_and_scores_through_the_stock_loader(tmp_path):
+    from icedit_lib import mini_clip
+
+    rec = mini_clip.main(["--output-dir", str(tmp_path / "clip"), "--work-dir", str(tmp_path / "w"), "--steps", "2",
+                          "--batch-size", "8", "--width", "32", "--threads", "1"])
+    assert rec["step"] == 2 and 0 <= rec["evaluation"]["image_to_text"] <= 1
+    assert (tmp_path / "clip" / "README.md").read_text().startswith("# toy-clip")
+    scorer = metrics.ClipScorer(str(tmp_path / "clip"), device="cpu")
+    a = images(2)
+    assert scorer.clip_i(a, a) == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert len(scorer.clip_out(a, ["Filled shapes on a white background: a small red circle at the top.", "x"])) == 2
