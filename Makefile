@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states toy-judge toy-adapters toy-lora toy-moe \
-	table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
+	toy-clip table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing table-metric-agreement
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,7 +38,7 @@ notebooks: venv
 # the distilled 12000-step adapters take 33 and 37 min at one thread each, so expect about 80 min); states cached for the old
 # base are removed first so nothing resumes from them.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
-remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing
+remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing table-metric-agreement
 
 stale-states: venv
 	rm -rf checkpoints/toy_lora checkpoints/toy_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work
@@ -65,6 +65,14 @@ table-scaling-free: toy-judge
 
 table-scaling-moe: toy-judge toy-moe
 	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_moe --adapter toy-moe --judge toy-judge
+
+# The miniature's CLIP depends on ShapesWorld alone, not on the base: trained once, kept (delete it to retrain).
+toy-clip: venv
+	test -f data/models/toy_clip/model.safetensors || $(ONE_THREAD) icedit_lib.mini_clip --output-dir data/models/toy_clip \
+		--work-dir checkpoints/toy_clip --steps 4000 --width 128 --threads 1
+
+table-metric-agreement: table-fine-tuning toy-clip
+	$(ONE_THREAD) icedit_lib.metric_agreement --clip data/models/toy_clip --out-dir results/metric_agreement
 
 table-moe-routing: toy-moe
 	$(ONE_THREAD) icedit_lib.experiments moe-routing --out-dir results/moe_routing
