@@ -86,9 +86,9 @@ def stage_argv(stage: str, args, out: Path, minutes: float) -> list[str]:
         ["--threads", str(args.threads)] if args.threads else [])
     recipe = RECIPES["cuda" if args.device.startswith("cuda") else "cpu"][stage]
     extra = [a for item in args.extra if item.startswith(stage + ":") for a in item.split(":", 1)[1].split()]
-    if stage == "text":
-        return ["--out-dir", str(out)] + common + recipe + extra
     device = ["--device", args.device]
+    if stage == "text":
+        return ["--out-dir", str(out)] + common + device + recipe + extra
     if stage == "vae":
         return ["--output-dir", str(out / "vae"), "--eval-every", "100000000"] + common + device + recipe + extra
     return (["--stage", stage, "--model-dir", str(out), "--eval-every", "100000000", "--eval-n", str(args.eval_n)] +
