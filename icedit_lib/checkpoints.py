@@ -143,3 +143,72 @@ def load_training_state(path: str | Path, model: torch.nn.Module, optimizer: tor
             state.setdefault(int(pid), {}).update(scalars)
         optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
     return meta
+
+
+class TrainingRun:
+    """The skeleton a training loop shares: resume from `work_dir/state.safetensors`, a progress bar, a step
+    log (`log.jsonl`), a checkpoint every `checkpoint_minutes` and at the last step, wall time summed over
+    resumes, and a length fitted to a time budget (`schedule.StepBudget`) that a resume keeps.
+
+        run = TrainingRun(work_dir, model, opt, total=steps, desc="text")
+        while run.step < run.total:
+            loss = ...; opt.step()
+            run.advance(loss)      # counts the step, logs, checkpoints when due
+        run.close()
+    """
+
+    def __init__(self, work_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, total: int,
+                 desc: str, checkpoint_minutes: float = 2.0, budget_minutes: float = 0.0, log_every: int = 50,
+                 ema: torch.nn.Module | None = None):
+        import time
+
+        from tqdm.auto import tqdm
+
+        from .schedule import StepBudget
+
+        self.work = Path(work_dir)
+        self.state_path, self.log_path = self.work / "state.safetensors", self.work / "log.jsonl"
+        self.model, self.optimizer, self.ema, self.total = model, optimizer, ema, total
+        self.checkpoint_s, self.log_every = checkpoint_minutes * 60, log_every
+        self.budget = StepBudget(budget_minutes * 60, max_steps=total)
+        self.step, elapsed, self.extra = 0, 0.0, {}
+        if self.state_path.exists():
+            meta = load_training_state(self.state_path, model, optimizer, ema=ema)
+            self.step, self.extra = meta["step"], meta["extra"]
+            elapsed = self.extra.get("elapsed_s", 0.0)
+            if self.extra.get("fitted_steps"):  # the length fitted to the budget when the run began
+                self.total, self.budget.fitted = self.extra["fitted_steps"], True
+            trim_step_log(self.log_path, self.step)
+            print(f"resumed from {self.state_path} at step {self.step} of {self.total}")
+        self.work.mkdir(parents=True, exist_ok=True)
+        self._clock = time.time
+        self.started, self.last_save = time.time() - elapsed, time.time()
+        self.bar = tqdm(total=self.total, initial=self.step, desc=desc, dynamic_ncols=True)
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def advance(self, loss: torch.Tensor, **values) -> None:
+        """After an optimizer step: count it, fit the length to the budget, log every `log_every`, save when due."""
+        self.step += 1
+        self.bar.update(1)
+        if not self.budget.fitted:
+            self.total = self.bar.total = self.budget.update(self.step, self.total)
+        if self.step % self.log_every == 0:
+            value = loss.item()
+            self.bar.set_postfix(loss=f"{value:.4f}")
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps({"step": self.step, "loss": value, "elapsed_s": round(self.elapsed, 1),
+                                    **{k: round(float(v), 5) for k, v in values.items()}}) + "\n")
+        if self._clock() - self.last_save > self.checkpoint_s or self.step >= self.total:
+            self.save()
+
+    def save(self) -> None:
+        save_training_state(self.state_path, self.model, self.optimizer, self.step,
+                            {**self.extra, "elapsed_s": self.elapsed,
+                             "fitted_steps": self.total if self.budget.fitted else 0}, ema=self.ema)
+        self.last_save = self._clock()
+
+    def close(self) -> None:
+        self.bar.close()

@@ -20,17 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from . import language as L
 from . import shapesworld as sw
-from .checkpoints import atomic_dir, load_training_state, save_training_state, step_rng
-from .corpus import to_tensor
+from .checkpoints import TrainingRun, atomic_dir, step_rng
 from .devices import pick_device
 from .miniature import CLIP_MAX_LENGTH, build_tokenizer
 from .schedule import warmup_cosine
@@ -115,36 +111,22 @@ def main(argv=None) -> dict:
     model, processor = build(args.width, args.layers)
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1)
-    work = Path(args.work_dir)
-    state_path = work / "state.safetensors"
-    step, elapsed = 0, 0.0
-    if state_path.exists():
-        meta = load_training_state(state_path, model, opt)
-        step, elapsed = meta["step"], meta["extra"]["elapsed_s"]
-    work.mkdir(parents=True, exist_ok=True)
-    t0, last_ckpt = time.time() - elapsed, time.time()
-    bar = tqdm(total=args.steps, initial=step, desc="mini CLIP", dynamic_ncols=True)
-    while step < args.steps:
-        rng, _ = step_rng(args.seed, step)
+    run = TrainingRun(args.work_dir, model, opt, args.steps, "mini CLIP", args.checkpoint_minutes)
+    while run.step < run.total:
+        rng, _ = step_rng(args.seed, run.step)
         logits = encode(model, processor, *batch(rng, args.batch_size, "train"), device)
         target = torch.arange(logits.shape[0], device=device)
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2  # CLIP's loss
         for g in opt.param_groups:
-            g["lr"] = warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.05)
+            g["lr"] = warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        step += 1
-        bar.update(1)
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0})
-            last_ckpt = time.time()
-    bar.close()
+        run.advance(loss)
+    run.close()
     model.eval()
-    record = {"step": step, "wall_s": round(time.time() - t0, 1), "threads": torch.get_num_threads(),
+    record = {"step": run.step, "wall_s": round(run.elapsed, 1), "threads": torch.get_num_threads(),
               "parameters": sum(p.numel() for p in model.parameters()),
               "evaluation": retrieval(model, processor, device), "args": vars(args)}
     with atomic_dir(args.output_dir) as tmp:

@@ -76,7 +76,7 @@ from . import miniature as mini
 from . import shapesworld as sw
 from .devices import pick_device
 from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
-from .corpus import random_diptych, to_tensor
+from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
 from .schedule import StepBudget, warmup_cosine

@@ -30,19 +30,17 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from . import language as L
 from . import miniature as mini
 from .devices import pick_device
-from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
-from .schedule import StepBudget, warmup_cosine
+from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_rng
+from .schedule import warmup_cosine
 
 
 # --------------------------------------------------------------------------- batches
@@ -274,50 +272,26 @@ def main(argv=None) -> dict:
     heads = Heads(args.width, args.width)
     modules = nn.ModuleDict({"clip": clip, "t5": t5, "heads": heads}).to(device).train()
     opt = torch.optim.AdamW(modules.parameters(), lr=args.lr, weight_decay=0.01)
-    work = Path(args.work_dir)
-    state_path, log_path = work / "state.safetensors", work / "log.jsonl"
-    step, elapsed = 0, 0.0
-    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
-    if state_path.exists():
-        meta = load_training_state(state_path, modules, opt)
-        step, elapsed = meta["step"], meta["extra"]["elapsed_s"]
-        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
-            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
-        print(f"resumed from {state_path} at step {step} of {args.steps}")
-    work.mkdir(parents=True, exist_ok=True)
-    t0, last_ckpt = time.time() - elapsed, time.time()
-    bar = tqdm(total=args.steps, initial=step, desc="text", dynamic_ncols=True)
-    while step < args.steps:
-        rng, _ = step_rng(args.seed, step)
+    run = TrainingRun(args.work_dir, modules, opt, args.steps, "text", args.checkpoint_minutes, args.budget_minutes)
+    while run.step < run.total:
+        rng, _ = step_rng(args.seed, run.step)
         texts = random_batch(rng, args.batch_size)
         cb = {k: v.to(device) for k, v in encode_texts(clip_tok, texts, mini.CLIP_MAX_LENGTH).items()}
         tb = {k: v.to(device) for k, v in encode_texts(t5_tok, texts, mini.T5_MAX_LENGTH).items()}
         terms = loss_terms(heads, *encoder_outputs(clip, t5, cb, tb), cb, tb)
         loss = sum(terms.values())
         for g in opt.param_groups:
-            g["lr"] = warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.05)
+            g["lr"] = warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
         opt.step()
-        step += 1
-        bar.update(1)
-        args.steps = budget.update(step, args.steps)
-        bar.total = args.steps
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": time.time() - t0,
-                                    **{k: round(v.item(), 4) for k, v in terms.items()}}) + "\n")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, modules, opt, step, {"elapsed_s": time.time() - t0,
-                                                                 "fitted_steps": args.steps if budget.fitted else 0})
-            last_ckpt = time.time()
-    bar.close()
+        run.advance(loss, **{k: v.detach() for k, v in terms.items()})
+    run.close()
     clip, t5 = clip.cpu().eval(), t5.cpu().eval()
     result = probe(clip, clip_tok, t5, t5_tok, n_texts=args.probe_texts)
     print(probe_summary(result))
-    record = {"stage": "text", "step": step, "wall_s": round(time.time() - t0, 1),
+    record = {"stage": "text", "step": run.step, "wall_s": round(run.elapsed, 1),
               "threads": torch.get_num_threads(), "probe": result, "args": vars(args)}
     save_encoders(args.out_dir, clip, clip_tok, t5, t5_tok, record)
     return record

@@ -164,3 +164,34 @@ def test_learning_curve_reads_the_logged_evaluations(tmp_path):
     assert [p["examples"] for p in curves["a run"]] == [16000, 32000]
     assert curves["a run"][1]["exact_by_objects"]["1"] == 0.5
     assert (tmp_path / "out" / "figure.png").stat().st_size > 1000
+
+
+def test_training_run_resumes_where_it_stopped_with_its_log_trimmed(tmp_path):
+    from icedit_lib.checkpoints import TrainingRun
+
+    def train(total, stop_after=None):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        run = TrainingRun(tmp_path / "w", model, opt, total, "t", checkpoint_minutes=0.0, log_every=1)
+        while run.step < run.total and run.step != stop_after:
+            x = torch.ones(4, 3) * (run.step + 1)
+            loss = model(x).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.advance(loss)
+        run.close()
+        return model, run
+
+    import shutil
+
+    train(6, stop_after=3)
+    with open(tmp_path / "w" / "log.jsonl", "a") as f:  # a step logged after the last save, as a kill leaves it
+        f.write(json.dumps({"step": 4, "loss": 0.0}) + "\n")
+    resumed, run = train(6)
+    steps = [json.loads(x)["step"] for x in (tmp_path / "w" / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]  # the lost step's line is dropped, redone once
+    shutil.rmtree(tmp_path / "w")
+    straight, _ = train(6)
+    assert run.step == 6 and torch.equal(resumed.weight, straight.weight)  # the same as an uninterrupted run
