@@ -80,3 +80,22 @@ def test_bench_offline_and_missing_data_are_one_clear_line(toy_env, tiny_clip, t
                      "--dino", str(tiny_dino), "--device", "cpu"])
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("icedit: error:") and expected in err, err
+
+
+def test_the_prepared_table_script_runs_in_smoke_mode(toy_env, tiny_clip, tiny_dino, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, SMOKE="1", PYTHON=sys.executable, OUT=str(tmp_path / "out"), N="2",
+               CLIP_B=str(tiny_clip), DINO=str(tiny_dino), EMU=str(emu_parquet(tmp_path)),
+               MAGICBRUSH=str(magicbrush_folder(tmp_path)))
+    done = subprocess.run(["bash", str(root / "lab" / "2026-12-04_gpu_bench_tables" / "run.sh")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tag = tiny_clip.name
+    for run in (f"emu_icedit_{tag}", f"emu_training_free_{tag}", f"magicbrush_icedit_{tag}"):
+        assert (tmp_path / "out" / run / "table.md").is_file(), run
+    assert "paired_with" in json.loads((tmp_path / "out" / f"emu_training_free_{tag}" / "results.json").read_text())
