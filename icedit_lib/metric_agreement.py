@@ -5,7 +5,8 @@
 
 On ShapesWorld every edit has an exact verdict (the parser reads the scene back). The fine-tuning table's runs
 (`results/fine_tuning/runs/<config>`: one edited image per held-out edit, with its verdict) are scored here with
-the metrics of the paper's Tables 1-2, computed with the miniature's own CLIP (`mini_clip`):
+the metrics of the paper's Tables 1-2, computed with the miniature's own CLIP (`mini_clip`); an edit is an "unchanged copy" when the parser reads the source's scene
+back from it:
 - CLIP-I against the source (Emu Edit's protocol) and against the true target (MagicBrush's);
 - CLIP-out against the target's caption (what the edit should show);
 - L1 against the true target (MagicBrush's; lower is better).
@@ -62,6 +63,7 @@ def score_run(run_dir: Path, suite_rows: dict, clip: ClipScorer) -> list[dict]:
     edited = [load_image(run_dir / "images" / f"{r['id']}.png") for r in rows]
     sources = [load_image(suite_rows[r["id"]]["image_path"]) for r in rows]
     targets = [sw.Scene.from_dict(suite_rows[r["id"]]["target_scene"]) for r in rows]
+    source_scenes = [sw.Scene.from_dict(suite_rows[r["id"]]["source_scene"]) for r in rows]
     target_images = [sw.render(t) for t in targets]
     clip_i_source = clip.clip_i(edited, sources)
     clip_i_target = clip.clip_i(edited, target_images)
@@ -69,7 +71,7 @@ def score_run(run_dir: Path, suite_rows: dict, clip: ClipScorer) -> list[dict]:
     out = []
     for k, r in enumerate(rows):
         out.append({"id": r["id"], "edit_type": r["edit_type"], "success": bool(r["success"]),
-                    "unchanged": l1_distance(edited[k], sources[k], size=None) < 0.002,
+                    "unchanged": sw.read_scene(edited[k]).exact == source_scenes[k],  # the source drawn again
                     "clip_i_source": clip_i_source[k], "clip_i_target": clip_i_target[k], "clip_out": clip_out[k],
                     "l1_target": l1_distance(edited[k], target_images[k], size=None)})
     return out
