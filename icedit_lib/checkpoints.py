@@ -87,6 +87,32 @@ def step_rng(seed: int, step: int) -> tuple[random.Random, torch.Generator]:
     return random.Random(mixed), torch.Generator().manual_seed(mixed)
 
 
+class _StepData(torch.utils.data.IterableDataset):
+    """Steps `start`, `start + 1`, ... of a run, each step's data `make(step)` made in DataLoader worker
+    processes: worker w of n makes steps start + w, start + w + n, ..., and the DataLoader takes the workers
+    in turn, so the training loop receives the steps in order, exactly the data it would have made itself."""
+
+    def __init__(self, make, start: int, stop: int):
+        super().__init__()
+        self.make, self.start, self.stop = make, start, stop
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        for step in range(self.start + worker, self.stop, workers):
+            yield step, self.make(step)
+
+
+def step_data(make, start: int, stop: int, workers: int = 0):
+    """(step, make(step)) for steps start..stop-1, in order: made here, or ahead of the training step in
+    `workers` processes (`make` must pickle: a module-level function or a `functools.partial` of one). Since a
+    step's data is a function of (seed, step) alone, both give the same data and a resumed run continues it."""
+    if not workers:
+        return ((step, make(step)) for step in range(start, stop))
+    return iter(torch.utils.data.DataLoader(_StepData(make, start, stop), batch_size=None, num_workers=workers,
+                                            prefetch_factor=4))
+
+
 def _model_tensors(model: torch.nn.Module, trainable_only: bool) -> dict[str, torch.Tensor]:
     if trainable_only:  # adapters: the 12B base stays out of the checkpoint
         return {k: v for k, v in model.named_parameters() if v.requires_grad}

@@ -44,7 +44,7 @@ RECIPES = {
             "vae": ["--batch-size", "8", "--lr", "1e-3", "--steps", "1000000"],
             "t2i": ["--batch-size", "16", "--lr", "1e-3", "--steps", "1000000"],
             "fill": ["--batch-size", "16", "--lr", "1e-3", "--steps", "1000000", "--p-identical", "0.2"]},
-    "cuda": {"text": ["--batch-size", "512", "--lr", "2e-3", "--steps", "100000"],
+    "cuda": {"text": ["--batch-size", "256", "--lr", "2e-3", "--steps", "100000", "--data-workers", "8"],
              "vae": ["--batch-size", "64", "--lr", "1e-3", "--steps", "1000000"],
              "t2i": ["--batch-size", "256", "--lr", "5e-4", "--steps", "1000000"],
              "fill": ["--batch-size", "256", "--lr", "3e-4", "--steps", "1000000", "--p-identical", "0.2"]},

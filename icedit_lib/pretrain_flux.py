@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+from functools import partial
 import json
 import math
 import random
@@ -75,7 +76,7 @@ from tqdm.auto import tqdm
 from . import miniature as mini
 from . import shapesworld as sw
 from .devices import pick_device
-from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_rng
+from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_data, step_rng
 from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
@@ -132,7 +133,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto")
     p.add_argument("--data-workers", type=int, default=0,
                    help="make each step's data in this many worker processes, ahead of the training step (the "
-                        "same data as without: `StepData`); on a GPU the rendering is what limits the speed")
+                        "same data as without: `checkpoints.step_data`); on a GPU the rendering is what limits the speed")
     p.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
                    help="bf16: the loss computed under bf16 autocast (weights, optimizer and EMA stay fp32)")
     p.add_argument("--compile", action="store_true",
@@ -358,7 +359,7 @@ def drop_captions(captions: list[str], p: float, gen: torch.Generator) -> list[s
 
 def step_examples(args, step: int) -> dict:
     """One step's data, a function of (seed, step) alone: uint8 images [B, H, W, 3], masks [B, H, W]
-    (Fill) and captions. Made in the main process, or ahead of it in `StepData`'s workers."""
+    (Fill) and captions. Made in the main process, or ahead of it in worker processes (`step_batches`)."""
     rng, _ = step_rng(args.seed, step)
     if args.stage == "t2i":
         examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(args.batch_size)]
@@ -370,28 +371,9 @@ def step_examples(args, step: int) -> dict:
             "captions": [e[-1] for e in examples]}
 
 
-class StepData(torch.utils.data.IterableDataset):
-    """Steps `start`, `start + 1`, ... of a run, their data made in DataLoader worker processes: worker
-    w of n makes steps start + w, start + w + n, ..., and the DataLoader takes the workers in turn, so
-    the main process receives the steps in order, exactly the data it would have made itself."""
-
-    def __init__(self, args, start: int, stop: int):
-        super().__init__()
-        self.args, self.start, self.stop = args, start, stop
-
-    def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        for step in range(self.start + worker, self.stop, workers):
-            yield step, step_examples(self.args, step)
-
-
 def step_batches(args, start: int, stop: int):
-    """(step, examples) in order: from `--data-workers` processes, or made here when it is 0."""
-    if not args.data_workers:
-        return ((step, step_examples(args, step)) for step in range(start, stop))
-    return iter(torch.utils.data.DataLoader(StepData(args, start, stop), batch_size=None,
-                                            num_workers=args.data_workers, prefetch_factor=4))
+    """(step, examples) in order, made in `--data-workers` processes (`checkpoints.step_data`)."""
+    return step_data(partial(step_examples, args), start, stop, args.data_workers)
 
 
 def training_loss(pipe, args, step: int, device, examples: dict | None = None) -> torch.Tensor:

@@ -28,6 +28,7 @@ tokenizer (e.g. the shipped ones), so old and new can be compared.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 from pathlib import Path
@@ -39,7 +40,7 @@ import torch.nn.functional as F
 from . import language as L
 from . import miniature as mini
 from .devices import pick_device
-from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_rng
+from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_data, step_rng
 from .schedule import warmup_cosine
 
 
@@ -78,6 +79,20 @@ def encode_texts(tokenizer, texts: list[L.LabelledText], max_length: int) -> dic
 
 def random_batch(rng: random.Random, n: int, split: str = "train") -> list[L.LabelledText]:
     return [L.random_text(rng, split) for _ in range(n)]
+
+
+def step_batch(seed: int, batch_size: int, step: int) -> tuple[dict, dict]:
+    """One step's encoded texts for both encoders: a function of (seed, step) alone, so it can be made ahead in
+    worker processes (`--data-workers`): on a GPU, making and labelling the texts is what limits the speed."""
+    rng, _ = step_rng(seed, step)
+    texts = random_batch(rng, batch_size)
+    clip_tok, t5_tok = _tokenizers()
+    return encode_texts(clip_tok, texts, mini.CLIP_MAX_LENGTH), encode_texts(t5_tok, texts, mini.T5_MAX_LENGTH)
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizers():
+    return mini.build_tokenizer("clip"), mini.build_tokenizer("t5")
 
 
 # --------------------------------------------------------------------------- heads
@@ -232,6 +247,8 @@ def parse_args(argv=None):
     p.add_argument("--probe-texts", type=int, default=3000)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--data-workers", type=int, default=0,
+                   help="make and label each step's texts in this many worker processes, ahead of the step")
     p.add_argument("--checkpoint-minutes", type=float, default=2.0)
     p.add_argument("--budget-minutes", type=float, default=0.0,
                    help="fit --steps to this much training time (`schedule.StepBudget`), at most --steps")
@@ -273,11 +290,12 @@ def main(argv=None) -> dict:
     modules = nn.ModuleDict({"clip": clip, "t5": t5, "heads": heads}).to(device).train()
     opt = torch.optim.AdamW(modules.parameters(), lr=args.lr, weight_decay=0.01)
     run = TrainingRun(args.work_dir, modules, opt, args.steps, "text", args.checkpoint_minutes, args.budget_minutes)
+    batches = step_data(functools.partial(step_batch, args.seed, args.batch_size), run.step, run.total,
+                        args.data_workers)
     while run.step < run.total:
-        rng, _ = step_rng(args.seed, run.step)
-        texts = random_batch(rng, args.batch_size)
-        cb = {k: v.to(device) for k, v in encode_texts(clip_tok, texts, mini.CLIP_MAX_LENGTH).items()}
-        tb = {k: v.to(device) for k, v in encode_texts(t5_tok, texts, mini.T5_MAX_LENGTH).items()}
+        data_step, (cb, tb) = next(batches)
+        assert data_step == run.step, (data_step, run.step)
+        cb, tb = ({k: v.to(device) for k, v in part.items()} for part in (cb, tb))
         terms = loss_terms(heads, *encoder_outputs(clip, t5, cb, tb), cb, tb)
         loss = sum(terms.values())
         for g in opt.param_groups:

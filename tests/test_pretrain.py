@@ -115,6 +115,20 @@ def test_pretrain_all_runs_every_stage_and_resumes_by_skipping_finished_ones(tmp
     assert ran == []  # every stage finished: nothing runs again
 
 
+def test_text_batches_from_workers_equal_the_ones_made_here():
+    import functools
+
+    from icedit_lib.checkpoints import step_data
+    from icedit_lib.pretrain_text import step_batch
+
+    make = functools.partial(step_batch, 5, 4)
+    here = list(step_data(make, 2, 5, workers=0))
+    there = list(step_data(make, 2, 5, workers=2))
+    assert [s for s, _ in there] == [2, 3, 4]
+    for (_, (ca, ta)), (_, (cb, tb)) in zip(here, there):
+        assert all(torch.equal(ca[k], cb[k]) for k in ca) and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
 def test_worker_processes_make_exactly_the_steps_the_main_process_would(toy_dir):
     import numpy as np
 
