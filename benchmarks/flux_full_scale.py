@@ -8,7 +8,7 @@ with the course's own adapter code. Writes benchmarks/results/flux_full_scale.js
 Weights are random: a transformer times the same with random and trained weights, so this needs
 neither the 24 GB download nor the gated licence. The text encoders, VAE and judge are not timed
 (the transformer is about 95% of an edit's FLOPs). The diptych is the paper's 1024 x 512 (two
-512 x 512 panels) with 512 T5 tokens: 2048 image tokens, L = 2560 (../shared/paper/NOTES.md, "FLUX cost").
+512 x 512 panels) with 512 T5 tokens: 2048 image tokens, L = 2560 (FLUX's FLOPs per step, about 37.7 TFLOP there).
 """
 import argparse
 import contextlib
@@ -28,7 +28,7 @@ from icedit_lib.lora_moe import balance_loss
 FLUX_FILL_DEV = dict(patch_size=1, in_channels=384, out_channels=64, num_layers=19, num_single_layers=38,
                      attention_head_dim=128, num_attention_heads=24, joint_attention_dim=4096,
                      pooled_projection_dim=768, guidance_embeds=True, axes_dims_rope=(16, 56, 56))
-# NOTES.md: about 37.7 TFLOP per step at L = 2560 (matmuls + attention), no CFG pass.
+# About 37.7 TFLOP per step at L = 2560 (2 (57 x 12 d^2) L + 57 x 4 L^2 d, d = 3072: matmuls + attention), no CFG pass.
 PAPER_TFLOP_PER_STEP = 37.7
 
 

@@ -28,7 +28,7 @@ DIPTYCH_PREFIX = "A diptych with two side-by-side images of the same scene."
 SAME_AS_LEFT = "On the right, the scene is exactly the same as on the left"
 IC_TEMPLATE = DIPTYCH_PREFIX + " " + SAME_AS_LEFT + " but {instruction}"
 PROMPT_MODES = ("ic", "direct")
-# The guidance embedding each framework samples with (paper 3.1; NOTES "Fine-tuning"): the authors run
+# The guidance embedding each framework samples with (paper 3.1, 3.2; the authors' inference script): they run
 # FLUX.1 Fill [dev] at 50; FLUX.1 [dev] text-to-image (the inversion framework) at its default 3.5.
 FILL_GUIDANCE = 50.0
 T2I_GUIDANCE = 3.5

@@ -6,7 +6,7 @@ router pick the top-k for each token:
 
     y = W x + (alpha / r) * sum_{e in topk(x)} g_e(x) * B_e A_e x
 
-Fixed here against the authors' code (`../shared/paper/NOTES.md`):
+Fixed here against the authors' code (River-Zhang/ICEdit, `icedit/peft/tuners/lora/layer.py`):
 - they weight the chosen experts by a softmax over the selected logits alone; at their top-1
   that is always 1.0, so the router gets no gradient and stays a random projection. Here a
   top-1 expert is weighted by its router probability (`router="trainable"`, Switch-Transformer

@@ -1,4 +1,5 @@
-"""ShapesWorld v1: the course's miniature editing world (spec: shared/specs/shapesworld.md).
+"""ShapesWorld v1: the course's miniature editing world (spec: docs/shapesworld_spec.md, the
+course's pixel-exact contract).
 
 Everything here follows the spec to the pixel: scenes, rendering, the eight edit
 types, referring phrases and training templates. What the spec leaves to the

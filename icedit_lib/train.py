@@ -3,7 +3,7 @@
     python -m icedit_lib.train --base toy --adapter moe --output-dir data/models/toy-moe
     accelerate launch --num_processes 2 --cpu -m icedit_lib.train ...   # or several GPUs / machines
 
-One step, as the authors train (their train/ configs, `../shared/paper/NOTES.md`):
+One step, as the authors train (their `train/` configs in River-Zhang/ICEdit; paper section 3.2):
 1. the diptych (source | target), resized keeping the aspect ratio; the right half masked;
 2. the IC prompt around the instruction, dropped to " " with probability 0.1;
 3. rectified flow: t = sigmoid(N(0, 1)), x_t = (1 - t) x0 + t noise, target noise - x0,

@@ -19,8 +19,8 @@ def test_full_scale_benchmark_runs_at_the_miniature_size():
 
 
 @pytest.mark.parametrize("adapter, placement, millions", [
-    ("lora", "paper", 116),     # NOTES: "about 116M trainable parameters (LoRA)"
-    ("moe", "authors", 214),    # NOTES: "214M (MoE)": the authors' placement (ff.net.2, single proj_out)
+    ("lora", "paper", 116),     # paper 3.2: about 116M trainable parameters (LoRA)
+    ("moe", "authors", 214),    # paper 3.2: 214M (MoE), the authors' placement (ff.net.2, single proj_out)
 ])
 def test_the_authors_targets_give_the_papers_parameter_counts(adapter, placement, millions):
     from diffusers import FluxTransformer2DModel
@@ -29,7 +29,7 @@ def test_the_authors_targets_give_the_papers_parameter_counts(adapter, placement
 
     with torch.device("meta"):  # the 12B shape without its memory
         model = FluxTransformer2DModel(**flux_full_scale.FLUX_FILL_DEV)
-    assert round(sum(p.numel() for p in model.parameters()) / 1e9, 1) == 11.9  # NOTES: 11.9B
+    assert round(sum(p.numel() for p in model.parameters()) / 1e9, 1) == 11.9  # FLUX.1 Fill [dev]: 11.9B
     train.add_adapter(model, train.parse_args(["--output-dir", "unused", "--adapter", adapter,
                                                "--moe-placement", placement]))
     assert round(sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6) == millions
