@@ -32,26 +32,35 @@ def read_curve(work_dir: str | Path, batch_size: int) -> list[dict]:
 
 
 def plot(curves: dict[str, list[dict]]):
-    """Exact scenes against examples seen, one panel for all scenes and one per object count."""
+    """Top: exact scenes against examples seen, for all scenes and by object count. Bottom: what the parser
+    reads right, object by object (the cells occupied, and shape, colour and size in the right cells)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 5, figsize=(17, 3.4), sharey=True)
+    fig, axes = plt.subplots(2, 5, figsize=(17, 6.4), sharex=True)
     colors = plt.get_cmap("tab10").colors
+    bottom = [("cells", "scenes with the right cells occupied"), ("shape", "objects' shape"),
+              ("color", "objects' colour"), ("size", "objects' size"), ("background", "scenes' background")]
     for (label, points), color in zip(curves.items(), colors):
         x = [p["examples"] / 1000 for p in points]
-        axes[0].plot(x, [100 * p["exact"] for p in points], "o-", color=color, label=label, markersize=3)
+        axes[0, 0].plot(x, [100 * p["exact"] for p in points], "o-", color=color, label=label, markersize=3)
         for k in range(1, 5):
-            y = [100 * (p["exact_by_objects"] or {}).get(str(k)) if (p["exact_by_objects"] or {}).get(str(k))
-                 is not None else float("nan") for p in points]
-            axes[k].plot(x, y, "o-", color=color, markersize=3)
-    axes[0].set_title("all held-out scenes")
+            y = [100 * v if (v := (p["exact_by_objects"] or {}).get(str(k))) is not None else float("nan")
+                 for p in points]
+            axes[0, k].plot(x, y, "o-", color=color, markersize=3)
+        for ax, (key, _) in zip(axes[1], bottom):
+            ax.plot(x, [100 * p[key] for p in points], "o-", color=color, markersize=3)
+    axes[0, 0].set_title("exact scenes, all")
     for k in range(1, 5):
-        axes[k].set_title(f"{k} object{'s' if k > 1 else ''}")
-    for ax in axes:
+        axes[0, k].set_title(f"exact scenes with {k} object{'s' if k > 1 else ''}")
+    for ax, (_, title) in zip(axes[1], bottom):
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("training examples seen (thousands)")
+    for ax in axes.flat:
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("exact scenes (%)")
-    axes[0].legend(fontsize=8)
+        ax.set_ylim(-3, 103)
+    axes[0, 0].set_ylabel("held-out scenes (%)")
+    axes[1, 0].set_ylabel("held-out scenes / objects (%)")
+    axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
