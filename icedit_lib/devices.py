@@ -128,7 +128,7 @@ def compile_transformer(transformer, device: str, cpu_options: dict | None = Non
     one FLUX block of each kind is compiled and reused by the others, seconds instead of a minute)
     with a dynamic sequence length, since the diptych's height follows the image's aspect. On a CPU,
     the whole miniature transformer with `cpu_options` (its per-op overhead is what compilation saves)."""
-    if device.startswith("cuda"):
-        transformer.compile_repeated_blocks(fullgraph=True, dynamic=True)
+    if device.startswith("cuda"):  # not fullgraph: a LoRA-MoE's per-token routing breaks the graph, by design
+        transformer.compile_repeated_blocks(fullgraph=False, dynamic=True)
     else:
         transformer.compile(dynamic=False, options=cpu_options)
