@@ -14,6 +14,7 @@ import os
 import random
 import secrets
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -178,16 +179,14 @@ class TrainingRun:
 
         run = TrainingRun(work_dir, model, opt, total=steps, desc="text")
         while run.step < run.total:
-            loss = ...; opt.step()
-            run.advance(loss)      # counts the step, logs, checkpoints when due
+            loss = ...
+            run.optimizer_step(loss, lr)   # or, after a step of its own, run.advance(loss)
         run.close()
     """
 
     def __init__(self, work_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, total: int,
                  desc: str, checkpoint_minutes: float = 2.0, budget_minutes: float = 0.0, log_every: int = 50,
                  ema: torch.nn.Module | None = None):
-        import time
-
         from tqdm.auto import tqdm
 
         from .schedule import StepBudget
@@ -207,13 +206,22 @@ class TrainingRun:
             trim_step_log(self.log_path, self.step)
             print(f"resumed from {self.state_path} at step {self.step} of {self.total}")
         self.work.mkdir(parents=True, exist_ok=True)
-        self._clock = time.time
         self.started, self.last_save = time.time() - elapsed, time.time()
         self.bar = tqdm(total=self.total, initial=self.step, desc=desc, dynamic_ncols=True)
 
     @property
     def elapsed(self) -> float:
-        return self._clock() - self.started
+        return time.time() - self.started
+
+    def optimizer_step(self, loss: torch.Tensor, lr: float, max_grad_norm: float = 1.0, **values) -> None:
+        """The step every simple loop takes: set the learning rate, backpropagate, clip, step, then `advance`."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], max_grad_norm)
+        self.optimizer.step()
+        self.advance(loss, **values)
 
     def advance(self, loss: torch.Tensor, **values) -> None:
         """After an optimizer step: count it, fit the length to the budget, log every `log_every`, save when due."""
@@ -227,14 +235,14 @@ class TrainingRun:
             with open(self.log_path, "a") as f:
                 f.write(json.dumps({"step": self.step, "loss": value, "elapsed_s": round(self.elapsed, 1),
                                     **{k: round(float(v), 5) for k, v in values.items()}}) + "\n")
-        if self._clock() - self.last_save > self.checkpoint_s or self.step >= self.total:
+        if time.time() - self.last_save > self.checkpoint_s or self.step >= self.total:
             self.save()
 
     def save(self) -> None:
         save_training_state(self.state_path, self.model, self.optimizer, self.step,
                             {**self.extra, "elapsed_s": self.elapsed,
                              "fitted_steps": self.total if self.budget.fitted else 0}, ema=self.ema)
-        self.last_save = self._clock()
+        self.last_save = time.time()
 
     def close(self) -> None:
         self.bar.close()

@@ -117,13 +117,7 @@ def main(argv=None) -> dict:
         logits = encode(model, processor, *batch(rng, args.batch_size, "train"), device)
         target = torch.arange(logits.shape[0], device=device)
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2  # CLIP's loss
-        for g in opt.param_groups:
-            g["lr"] = warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        run.advance(loss)
+        run.optimizer_step(loss, warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05))
     run.close()
     model.eval()
     record = {"step": run.step, "wall_s": round(run.elapsed, 1), "threads": torch.get_num_threads(),

@@ -28,6 +28,7 @@ tokenizer (e.g. the shipped ones), so old and new can be compared.
 from __future__ import annotations
 
 import argparse
+import bisect
 import functools
 import json
 import random
@@ -64,7 +65,7 @@ def encode_texts(tokenizer, texts: list[L.LabelledText], max_length: int) -> dic
                 continue
             while a < b and text.string[a] == " ":  # a token's offsets include the space before its word
                 a += 1
-            k = max(w for w, s in enumerate(starts) if s <= a)
+            k = bisect.bisect_right(starts, a) - 1  # the last word starting at or before the token
             word[i, j] = k
             w = text.words[k]
             attribute[i, j] = w.attribute is not None
@@ -298,13 +299,8 @@ def main(argv=None) -> dict:
         cb, tb = ({k: v.to(device) for k, v in part.items()} for part in (cb, tb))
         terms = loss_terms(heads, *encoder_outputs(clip, t5, cb, tb), cb, tb)
         loss = sum(terms.values())
-        for g in opt.param_groups:
-            g["lr"] = warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
-        opt.step()
-        run.advance(loss, **{k: v.detach() for k, v in terms.items()})
+        run.optimizer_step(loss, warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05),
+                           **{k: v.detach() for k, v in terms.items()})
     run.close()
     clip, t5 = clip.cpu().eval(), t5.cpu().eval()
     result = probe(clip, clip_tok, t5, t5_tok, n_texts=args.probe_texts)
