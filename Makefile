@@ -29,9 +29,11 @@ test-unit: venv
 test-notebooks: venv
 	ICEDIT_SMOKE=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks
 
-# Re-execute every notebook in place, full size, so committed outputs match the committed code and models.
+# Re-execute every notebook in place, full size, so committed outputs match the committed code and models, and stamp
+# each with the digest of those inputs (`tests/test_notebooks.py` fails when the stamp no longer matches).
 notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 notebooks/*.ipynb
+	$(BIN)/python -m icedit_lib.notebook notebooks/*.ipynb
 
 # After the shipped Fill base or VAE changes: retrain everything that depends on it and regenerate every table.
 # `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18 with 4000-step adapters;

@@ -33,21 +33,6 @@ Recipe (rectified flow, as FLUX / SD3):
   rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
   in-context layout alone, for a phase that practises only the diptych edit.
 
-`--pooled-dropout P` replaces the pooled CLIP vector of a share P of the examples by the empty
-caption's (as caption dropout does for the whole prompt): an addition of this course, because
-the miniature learned to take the caption from that one global vector and to leave the T5
-tokens, through which alone an image token can find the object a caption names (`drop_pooled`).
-`--close-pooled-path` is the strong form: the pooled vector's input weight zeroed and frozen.
-
-`--caption-dropout P` trains a share P of the examples with the empty caption (as SD / SD3 are
-trained), so that sampling can use classifier-free guidance (`FluxPipeline(true_cfg_scale=...,
-negative_prompt="")`). Measured on the T2I (continued from the shipped 16000 steps with frozen
-encoders and P = 0.1, 64 held-out scenes): after 2000 steps, guidance 2 raised every attribute
-(cells 66% -> 80%, colour 34% -> 41%, size 59% -> 69%) but exact scenes only from 12.5% to 14%.
-
-`--add-single-layers N` deepens a Fill run continued from an export by N single-stream blocks
-that start gated shut (an experiment: is depth what the Fill lacks?).
-
 Learning rate: warm-up, then cosine from --lr to --lr / 10 over steps 0 to --steps. A run continued
 from an export takes that schedule's tail (re-warmed), which late in a schedule is far below --lr;
 `--fresh-schedule` gives it a warm-up and cosine of its own from the exported step to --steps (a new
@@ -99,15 +84,6 @@ def parse_args(argv=None):
     p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
     p.add_argument("--changed-weight", type=float, default=1.0,
                    help="fill: loss weight of masked diptych tokens where the right panel differs from the left")
-    p.add_argument("--pooled-dropout", type=float, default=0.0,
-                   help="share of examples whose pooled CLIP vector is replaced by the empty caption's, so "
-                        "that the model must read the caption from the T5 tokens (see the module docstring)")
-    p.add_argument("--caption-dropout", type=float, default=0.0,
-                   help="share of examples trained with the empty caption, so that the model also learns the "
-                        "unconditional prediction that classifier-free guidance needs (see `drop_captions`)")
-    p.add_argument("--close-pooled-path", action="store_true",
-                   help="zero and freeze the weight through which the pooled CLIP vector enters the transformer: "
-                        "the caption then reaches the image only through the T5 tokens (see `close_pooled_path`)")
     p.add_argument("--p-identical", type=float, default=0.5,
                    help="share of diptychs whose halves are identical (the rest show one change); a later "
                         "phase can lower it once the copy skill is learned")
@@ -140,9 +116,6 @@ def parse_args(argv=None):
                    help="torch.compile the transformer for training: a few minutes of compilation at the start; "
                         "on the 2-core CPU a 1-thread step ran 1.5x faster, a 2-thread run about as fast as eager")
     p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
-    p.add_argument("--add-single-layers", type=int, default=0,
-                   help="fill: append this many single-stream blocks to the Fill transformer, gated shut (the "
-                        "model's function is unchanged at first): more depth for a run continued from an export")
     p.add_argument("--freeze-text-encoders", action="store_true",
                    help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
                         "the Fill stage has started from them)")
@@ -235,33 +208,6 @@ def widen_to_fill(t2i: FluxTransformer2DModel) -> FluxTransformer2DModel:
     return fill
 
 
-def add_single_layers(transformer: FluxTransformer2DModel, n: int) -> FluxTransformer2DModel:
-    """The same transformer with `n` more single-stream blocks at the end of the stack, each
-    with its adaLN modulation zeroed, so its gate is 0 and it starts as the identity (DiT's
-    adaLN-Zero): the deeper model computes exactly what the shallower one did, then trains."""
-    config = {k: v for k, v in transformer.config.items() if not k.startswith("_")}
-    config["num_single_layers"] += n
-    deeper = FluxTransformer2DModel(**config)
-    missing, unexpected = deeper.load_state_dict(transformer.state_dict(), strict=False)
-    first_new = transformer.config.num_single_layers
-    assert not unexpected and all(int(k.split(".")[1]) >= first_new for k in missing), (missing, unexpected)
-    for block in deeper.single_transformer_blocks[first_new:]:
-        torch.nn.init.zeros_(block.norm.linear.weight)
-        torch.nn.init.zeros_(block.norm.linear.bias)
-    return deeper
-
-
-def close_pooled_path(transformer: FluxTransformer2DModel) -> None:
-    """Zero and freeze the input weight of the pooled-text projection (`time_text_embed.text_embedder.linear_1`):
-    the pooled CLIP vector then changes nothing (its bias stays, a constant), and the stock pipelines, which
-    still compute it, run unchanged. The stronger form of `drop_pooled`: every caption must be read from
-    the T5 tokens. A simplification of FLUX, whose pooled vector carries a little global information."""
-    weight = transformer.time_text_embed.text_embedder.linear_1.weight
-    with torch.no_grad():
-        weight.zero_()
-    weight.requires_grad_(False)
-
-
 class Trainable(torch.nn.Module):
     """The modules a stage trains, under one name for checkpoints and the EMA."""
 
@@ -307,8 +253,6 @@ def build_stage(args, device):
         base = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
             model_dir, subfolder=mini.T2I_SUBFOLDER))
         transformer = widen_to_fill(base.transformer)
-        if args.add_single_layers:
-            transformer = add_single_layers(transformer, args.add_single_layers)
         pipe = FluxFillPipeline(scheduler=base.scheduler, vae=vae, text_encoder=base.text_encoder.eval(),
                                 tokenizer=base.tokenizer, text_encoder_2=base.text_encoder_2.eval(),
                                 tokenizer_2=base.tokenizer_2, transformer=transformer)
@@ -332,29 +276,6 @@ def shifted_logit_normal(n: int, seq_len: int, scheduler_config, generator) -> t
                          scheduler_config.base_shift, scheduler_config.max_shift)
     t = torch.sigmoid(torch.randn(n, generator=generator))
     return math.exp(mu) / (math.exp(mu) + (1 / t - 1))
-
-
-def drop_pooled(pipe, pooled: torch.Tensor, p: float, gen: torch.Generator, device) -> torch.Tensor:
-    """Replace each example's pooled CLIP vector, with probability p, by the empty caption's.
-
-    The pooled vector modulates every token alike (adaLN); the T5 tokens reach each image token
-    through joint attention. A small model learns the first, easy path and leaves the second:
-    fed the copy caption's pooled vector and a change caption's T5 tokens, the shipped Fill
-    copied (80% of held-out pairs), so it never located the object a caption names. Without
-    the pooled shortcut on some examples, the caption has to be read from the T5 tokens."""
-    drop = (torch.rand(pooled.shape[0], generator=gen) < p).to(device)
-    empty = pipe.encode_prompt(prompt=[""], prompt_2=None, device=device,
-                               max_sequence_length=mini.T5_MAX_LENGTH)[1]
-    return torch.where(drop[:, None], empty.expand_as(pooled), pooled)
-
-
-def drop_captions(captions: list[str], p: float, gen: torch.Generator) -> list[str]:
-    """Replace each caption, with probability p, by the empty one (caption dropout, as SD / SD3
-    are trained): the model then also predicts without text, and sampling can use classifier-free
-    guidance, v = v(empty) + s (v(caption) - v(empty)), which sharpens a small model's blurred,
-    averaged samples toward its caption."""
-    drop = torch.rand(len(captions), generator=gen) < p
-    return ["" if d else c for c, d in zip(captions, drop.tolist())]
 
 
 def step_examples(args, step: int) -> dict:
@@ -384,8 +305,6 @@ def training_loss(pipe, args, step: int, device, examples: dict | None = None) -
     images = torch.as_tensor(examples["images"]).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     masks = None if examples["masks"] is None else torch.as_tensor(examples["masks"])[:, None].to(device)
     captions = list(examples["captions"])
-    if args.caption_dropout:
-        captions = drop_captions(captions, args.caption_dropout, gen)
     height, width = images.shape[-2:]
     with torch.no_grad():
         x0 = encode_images(pipe, images, gen)
@@ -396,8 +315,6 @@ def training_loss(pipe, args, step: int, device, examples: dict | None = None) -
     xt = (1 - t[:, None, None]) * packed_x0 + t[:, None, None] * noise
     prompt_embeds, pooled, text_ids = pipe.encode_prompt(prompt=captions, prompt_2=None, device=device,
                                                          max_sequence_length=mini.T5_MAX_LENGTH)
-    if args.pooled_dropout:
-        pooled = drop_pooled(pipe, pooled, args.pooled_dropout, gen, device)
     img_ids = pipe._prepare_latent_image_ids(b, lh // 2, lw // 2, device, xt.dtype)
     hidden = xt
     if masks is not None:
@@ -454,9 +371,6 @@ def load_export(model: Trainable, args, device) -> tuple[int, float]:
     record = json.loads(record_path.read_text())
     sub = mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer"
     exported = FluxTransformer2DModel.from_pretrained(out, subfolder=sub)
-    if args.add_single_layers and exported.config.num_single_layers < model.transformer.config.num_single_layers:
-        exported = add_single_layers(exported, model.transformer.config.num_single_layers -
-                                     exported.config.num_single_layers)
     model.transformer.load_state_dict(exported.state_dict())
     if model.text_encoder is not None:
         model.text_encoder.load_state_dict(CLIPTextModel.from_pretrained(out / "text_encoder").state_dict())
@@ -494,8 +408,6 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     pipe, model = build_stage(args, device)
-    if args.close_pooled_path:
-        close_pooled_path(model.transformer)  # before the optimizer sees the parameters; zeroed again after loading
     ema = copy.deepcopy(model).requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
@@ -518,9 +430,6 @@ def main(argv=None) -> dict:
         print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
     elif args.export_only:
         raise SystemExit(f"nothing to export: {state_path} does not exist")
-    if args.close_pooled_path:
-        for m in (model, ema):
-            close_pooled_path(m.transformer)
     if args.compile and not args.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
         model.transformer.compile(dynamic=False)
     work.mkdir(parents=True, exist_ok=True)

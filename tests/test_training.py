@@ -109,63 +109,17 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
     encoder_file = model_dir / "text_encoder_2" / "model.safetensors"
     encoder_bytes = encoder_file.read_bytes()
     rec = pretrain_flux.main(["--stage", "fill", "--steps", "2", "--p-identical", "0.2", "--changed-weight", "10",
-                              "--pooled-dropout", "0.5", "--close-pooled-path", "--work-dir", str(tmp_path / "fill")] + common)
+                              "--work-dir", str(tmp_path / "fill")] + common)
     pretrain_flux.main(["--stage", "t2i", "--steps", "2", "--work-dir", str(tmp_path / "t2i_frozen"),
-                        "--freeze-text-encoders", "--caption-dropout", "0.5"] + common)
+                        "--freeze-text-encoders"] + common)
     assert encoder_file.read_bytes() == encoder_bytes  # frozen encoders are neither trained nor rewritten
     assert rec["step"] == 2 and set(rec["evaluation"]) >= {"fill_copy", "fill_one_change"}
     fill = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
     t2i = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer_t2i")
     assert fill.config.in_channels == 192 and t2i.config.in_channels == 64
-    assert fill.time_text_embed.text_embedder.linear_1.weight.abs().sum() == 0  # --close-pooled-path stayed shut
     state = load_file(str(tmp_path / "fill" / "state.safetensors"))
     assert any(k.startswith("ema.") for k in state) and all(torch.isfinite(v).all() for v in state.values()
                                                            if v.is_floating_point())
-
-
-def test_pooled_dropout_replaces_whole_vectors_by_the_empty_captions(toy_dir):
-    from icedit_lib import registry
-    from icedit_lib.miniature import T5_MAX_LENGTH
-    from icedit_lib.pretrain_flux import drop_pooled
-
-    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
-    captions = [f"A red circle in the {c}." for c in ("top left", "top", "center", "bottom", "left", "right")]
-    pooled = pipe.encode_prompt(captions, None, device="cpu", max_sequence_length=T5_MAX_LENGTH)[1]
-    empty = pipe.encode_prompt([""], None, device="cpu", max_sequence_length=T5_MAX_LENGTH)[1][0]
-    assert torch.equal(drop_pooled(pipe, pooled, 0.0, torch.Generator().manual_seed(0), "cpu"), pooled)
-    assert all(torch.equal(row, empty) for row in drop_pooled(pipe, pooled, 1.0, torch.Generator(), "cpu"))
-    half = drop_pooled(pipe, pooled, 0.5, torch.Generator().manual_seed(0), "cpu")
-    kept = [torch.equal(a, b) for a, b in zip(half, pooled)]
-    assert 0 < sum(kept) < len(kept)  # seed 0 drops some rows, keeps others
-    assert all(k or torch.equal(row, empty) for k, row in zip(kept, half))
-
-
-def test_caption_dropout_empties_whole_captions():
-    from icedit_lib.pretrain_flux import drop_captions
-
-    captions = [f"caption {i}" for i in range(200)]
-    assert drop_captions(captions, 0.0, torch.Generator().manual_seed(0)) == captions
-    assert drop_captions(captions, 1.0, torch.Generator().manual_seed(0)) == [""] * 200
-    some = drop_captions(captions, 0.1, torch.Generator().manual_seed(0))
-    assert all(s in ("", c) for s, c in zip(some, captions)) and 5 < some.count("") < 40
-
-
-def test_a_closed_pooled_path_makes_the_pooled_vector_irrelevant():
-    from icedit_lib import miniature as mini
-    from icedit_lib.pretrain_flux import close_pooled_path
-
-    torch.manual_seed(0)
-    fill = mini.build_transformer(fill=True)
-    kw = dict(hidden_states=torch.randn(1, 128, fill.config.in_channels), timestep=torch.tensor([0.5]),
-              guidance=torch.tensor([3.0]), encoder_hidden_states=torch.randn(1, 80, 64),
-              txt_ids=torch.zeros(80, 3), img_ids=torch.rand(128, 3), return_dict=False)
-    a, b = torch.randn(1, 64), torch.randn(1, 64)
-    with torch.no_grad():
-        assert not torch.allclose(fill(pooled_projections=a, **kw)[0], fill(pooled_projections=b, **kw)[0])
-    close_pooled_path(fill)
-    with torch.no_grad():
-        assert torch.equal(fill(pooled_projections=a, **kw)[0], fill(pooled_projections=b, **kw)[0])
-    assert not fill.time_text_embed.text_embedder.linear_1.weight.requires_grad
 
 
 def test_widened_fill_starts_as_the_t2i_model():
@@ -574,27 +528,6 @@ def test_changed_tokens_mark_only_the_change_on_the_right():
     assert grid[rows // 8, 8 + cols // 8].all()  # every differing pixel lies in a marked token
     wide = edited[..., :32, :]  # panels of another aspect (64 x 32): the token grid is 4 rows of 16
     assert torch.equal(changed_tokens(wide, 64).view(4, 16), grid[:4])
-
-
-def test_added_single_layers_start_as_the_identity():
-    import torch
-
-    from icedit_lib import miniature as mini
-    from icedit_lib.pretrain_flux import add_single_layers
-
-    torch.manual_seed(0)
-    fill = mini.build_transformer(fill=True)
-    deeper = add_single_layers(fill, 2)
-    assert deeper.config.num_single_layers == fill.config.num_single_layers + 2
-    kw = dict(hidden_states=torch.randn(1, 128, fill.config.in_channels), timestep=torch.tensor([0.5]),
-              guidance=torch.tensor([3.0]), pooled_projections=torch.randn(1, 64),
-              encoder_hidden_states=torch.randn(1, 80, 64), txt_ids=torch.zeros(80, 3), img_ids=torch.rand(128, 3),
-              return_dict=False)
-    with torch.no_grad():
-        assert torch.equal(fill(**kw)[0], deeper(**kw)[0])
-    loss = deeper(**kw)[0].pow(2).mean()
-    loss.backward()  # the gates are shut but not stuck: they get gradients
-    assert deeper.single_transformer_blocks[-1].norm.linear.weight.grad.abs().sum() > 0
 
 
 def test_atomic_writes_leave_readable_results_and_keep_the_old_on_failure(tmp_path):
