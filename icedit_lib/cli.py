@@ -226,7 +226,8 @@ def _editor(args):
 
     from .editor import ICEditor
     from .inversion import InversionEditor
-    from .registry import AdapterError, default_adapter
+    from .adapters import AdapterError
+    from .registry import default_adapter
 
     diffusers_logging.disable_progress_bar()  # one bar per batch is enough on a terminal
     transformers_logging.disable_progress_bar()
@@ -376,7 +377,8 @@ def main(argv=None) -> int:
     from .diptych import InstructionError
     from .images import ImageInputError
     from .evaluation import SuiteScoringError
-    from .registry import AdapterError, ModelNotAvailable
+    from .adapters import AdapterError
+    from .registry import ModelNotAvailable
     from .shapesworld import SceneError
 
     from .bench import BenchDataNotAvailable

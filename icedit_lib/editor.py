@@ -24,7 +24,7 @@ import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
-from . import registry
+from . import adapters, registry
 from .devices import compile_transformer
 from .diptych import FILL_GUIDANCE, DiptychLayout, make_diptych, make_prompt, plan_layout, right_half
 from .language import UnknownWordsWarning, unknown_words
@@ -87,15 +87,15 @@ class ICEditor:
         per-op overhead, which compilation fuses away, dominate the arithmetic (`CPU_COMPILE_OPTIONS`).
         `quantize` (none | fp8 | fp8-weight | nf4) loads the transformer quantized
         (`devices.transformer_quantization`). `fuse_adapter=True` merges a plain LoRA into the weights
-        (`registry.load_adapter(fuse=True)`): faster, but no longer switchable with
-        `registry.set_adapter_scale`, so it is off by default and on in the CLI (never into quantized
+        (`adapters.load_adapter(fuse=True)`): faster, but no longer switchable with
+        `adapters.set_adapter_scale`, so it is off by default and on in the CLI (never into quantized
         weights)."""
         if adapter and adapter != "none":
-            registry.adapter_file(adapter, download)  # a bad adapter fails before the base loads
+            adapters.adapter_file(adapter, download)  # a bad adapter fails before the base loads
         pipe, entry = registry.load_fill_pipeline(base, device=device, dtype=dtype, offload=offload,
                                                   download=download, quantize=quantize)
         if adapter and adapter != "none":
-            registry.load_adapter(pipe, adapter, base_name=base, download=download,
+            adapters.load_adapter(pipe, adapter, base_name=base, download=download,
                                   fuse=fuse_adapter and quantize == "none")
         if compile:  # after the adapter: frozen weights cannot change afterwards
             compile_transformer(pipe.transformer, pipe._execution_device.type, CPU_COMPILE_OPTIONS)

@@ -132,21 +132,26 @@ def main(argv=None) -> dict:
 
 
 def card(record: dict) -> str:
-    """The model card, from the run record."""
+    """The model card, from the run record (`model_card.ModelCard`)."""
+    from .model_card import ModelCard
+
     ev, a = record["evaluation"], record["args"]
     command = (f"python -m icedit_lib.mini_clip --output-dir {a['output_dir']} --steps {a['steps']} "
                f"--batch-size {a['batch_size']} --lr {a['lr']} --width {a['width']} --layers {a['layers']} "
                f"--seed {a['seed']}" + (f" --threads {a['threads']}" if a["threads"] else ""))
-    return (f"# toy-clip: the miniature's CLIP\n\nA `CLIPModel` ({record['parameters'] / 1e6:.2f}M parameters: a ViT "
-            f"with 8-pixel patches on 64 x 64 panels and a {a['layers']}-layer text tower of width {a['width']} on the "
-            f"miniature's word-level tokenizer) with its `CLIPProcessor`, trained contrastively on ShapesWorld "
-            f"training-split panels and captions, half of each batch one edit away from the other half "
-            f"(`icedit_lib/mini_clip.py`). For CLIP-I and CLIP-out on the miniature's edits (`metrics.ClipScorer`).\n\n"
-            f"- Trained: {record['step']} steps of {a['batch_size']} pairs, {record['wall_s'] / 60:.1f} minutes on "
-            f"{record['threads']} CPU thread(s).\n"
-            f"- Held-out retrieval (top-1 in batches of {ev['batch']}, half one edit away): image to caption "
-            f"{ev['image_to_text']:.1%}, caption to image {ev['text_to_image']:.1%} ({ev['n']} panels, seed "
-            f"{ev['seed']}).\n- Reproduce: `{command}`\n")
+    return ModelCard(
+        "toy-clip: the miniature's CLIP",
+        about=f"A `CLIPModel` ({record['parameters'] / 1e6:.2f}M parameters: a ViT with 8-pixel patches on 64 x 64 "
+              f"panels and a {a['layers']}-layer text tower of width {a['width']} on the miniature's word-level "
+              "tokenizer) with its `CLIPProcessor`, trained contrastively on ShapesWorld training-split panels and "
+              "captions, half of each batch one edit away from the other half (`icedit_lib/mini_clip.py`). For "
+              "CLIP-I and CLIP-out on the miniature's edits (`metrics.ClipScorer`).",
+        facts=[f"Trained: {record['step']} steps of {a['batch_size']} pairs, {record['wall_s'] / 60:.1f} minutes on "
+               f"{record['threads']} CPU thread(s).",
+               f"Held-out retrieval (top-1 in batches of {ev['batch']}, half one edit away): image to caption "
+               f"{ev['image_to_text']:.1%}, caption to image {ev['text_to_image']:.1%} ({ev['n']} panels, seed "
+               f"{ev['seed']}).",
+               f"Reproduce: `{command}`"]).render()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Model names -> sources, and loading them with the stock diffusers classes.
 
 One registry serves both scales: `toy` is the miniature shipped in `data/models/`,
-the others are the hub models of the paper. Every entry can be pointed at a local
+the others are the hub models of the paper. Loading adapters onto a pipeline is `adapters.py`. Every entry can be pointed at a local
 folder (`--base PATH`, or the entry's environment variable), which is also how the
 tests load tiny random models saved in the real layouts. Nothing is downloaded
 behind your back when offline: a missing model raises `ModelNotAvailable` naming
@@ -28,10 +28,6 @@ class ModelNotAvailable(RuntimeError):
     """A registered model that is neither on disk nor downloadable now."""
 
 
-class AdapterError(ValueError):
-    """An adapter that is unknown, unreadable, or made for another base model."""
-
-
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -48,7 +44,7 @@ class Entry:
 
     @property
     def local(self) -> bool:
-        return not _looks_like_hub_id(self.source)
+        return not looks_like_hub_id(self.source)
 
     @property
     def env_var(self) -> str:
@@ -97,7 +93,7 @@ def default_adapter(base: str) -> str:
     return name if available(name) else "none"
 
 
-def _looks_like_hub_id(source: str) -> bool:
+def looks_like_hub_id(source: str) -> bool:
     return source.count("/") == 1 and not source.startswith((".", "/", "~")) and not Path(source).exists()
 
 
@@ -119,7 +115,7 @@ def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
                       base=settings.get("base"),
                       **{k: v for k, v in settings.items() if k in SETTINGS})
         return entry, str(path)
-    if _looks_like_hub_id(name_or_path):
+    if looks_like_hub_id(name_or_path):
         return Entry(name_or_path, kind or "fill", name_or_path, f"hub model {name_or_path}"), name_or_path
     known = ", ".join(n for n, e in REGISTRY.items() if kind is None or e.kind == kind)
     raise ModelNotAvailable(f"unknown model {name_or_path!r}: not a registry name ({known}), "
@@ -151,7 +147,7 @@ def local_snapshot(entry: Entry, location: str, download: bool | None = None) ->
     downloading only when allowed (default: unless HF_HUB_OFFLINE is set)."""
     if Path(location).exists():
         return location
-    if not _looks_like_hub_id(location):
+    if not looks_like_hub_id(location):
         raise ModelNotAvailable(f"{entry.name}: {location} does not exist. " + _how_to_get(entry))
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError
@@ -236,122 +232,6 @@ def _eval_all(pipe) -> None:
     for component in pipe.components.values():
         if isinstance(component, torch.nn.Module):
             component.eval()
-
-
-# --------------------------------------------------------------------------- adapters
-def adapter_file(adapter: str, download: bool | None = None) -> tuple[Entry, Path]:
-    """(entry, safetensors file) of an adapter given by registry name, folder or file."""
-    if adapter in REGISTRY and REGISTRY[adapter].kind != "adapter":
-        raise AdapterError(f"{adapter!r} is a base model, not an adapter")
-    if adapter not in REGISTRY and not Path(adapter).expanduser().exists() and not _looks_like_hub_id(adapter):
-        known = ", ".join(n for n, e in REGISTRY.items() if e.kind == "adapter")
-        raise AdapterError(f"unknown adapter {adapter!r}: not a registry name (none, {known}), a folder or a file")
-    entry, location = resolve(adapter, kind="adapter")
-    path = Path(location).expanduser()
-    if path.is_file():
-        return entry, path
-    folder = Path(local_snapshot(entry, location, download))
-    files = [folder / entry.weight_name] if entry.weight_name else sorted(folder.glob("*.safetensors"))
-    files = [f for f in files if f.exists()]
-    if not files:
-        raise AdapterError(f"no .safetensors adapter weights in {folder}")
-    return entry, files[0]
-
-
-def check_adapter_fits(transformer, weights: Path, adapter_name: str, base_name: str,
-                       text_encoder: torch.nn.Module | None = None) -> None:
-    """Refuse an adapter made for another base: every LoRA matrix must name a Linear of the
-    transformer (or, for `text_encoder.` keys, of the CLIP encoder) with matching in/out features."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(weights), "pt") as f:
-            shapes = {k: f.get_slice(k).get_shape() for k in f.keys()}
-            moe_config = json.loads((f.metadata() or {}).get("icedit_lora_moe", "{}"))
-    except Exception as e:
-        raise AdapterError(f"cannot read adapter {weights}: {e}") from None
-    # an instruction-routed LoRA-MoE's router reads the pooled text embedding, not the layer's input
-    route_features = transformer.config.pooled_projection_dim \
-        if moe_config.get("router_input") == "instruction" else None
-    modules = dict(transformer.named_modules())
-    encoder_modules = dict(text_encoder.named_modules()) if text_encoder is not None else {}
-    for key, shape in shapes.items():
-        for part, dim in ((".lora_A.", 1), (".lora_B.", 0), (".lora_route.", 1)):
-            if part not in key:
-                continue
-            module_name = key.split(part)[0]
-            if module_name.startswith("text_encoder."):  # an adapted CLIP encoder (train --text-encoder-rank)
-                module = encoder_modules.get(module_name.removeprefix("text_encoder."))
-            else:
-                module_name = module_name.removeprefix("transformer.")
-                module = modules.get(module_name)
-            module = getattr(module, "base", module)  # a LoRA-MoE layer already in place wraps the Linear
-            if module is None:
-                raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: it targets "
-                                   f"{module_name!r}, which this model does not have")
-            want = module.in_features if dim == 1 else module.out_features
-            if part == ".lora_route." and route_features:
-                want = route_features
-            if shape[dim] != want:
-                raise AdapterError(f"adapter {adapter_name} does not fit base {base_name}: {module_name} has "
-                                   f"{want} features, the adapter expects {shape[dim]} (made for another base model?)")
-
-
-def is_lora_moe(weights: Path) -> bool:
-    from safetensors import safe_open
-
-    from .lora_moe import MOE_KEY_MARKERS
-
-    with safe_open(str(weights), "pt") as f:
-        return any(marker in k for k in f.keys() for marker in MOE_KEY_MARKERS)
-
-
-def load_adapter(pipe, adapter: str, base_name: str, download: bool | None = None, scale: float = 1.0,
-                 fuse: bool = False) -> str:
-    """Load a LoRA with the stock `load_lora_weights` after checking that it fits; a LoRA-MoE
-    file (the course's or the authors') goes through `lora_moe.load_lora_moe`.
-
-    `fuse=True` merges a plain LoRA into the base weights (`fuse_lora`, then `unload_lora_weights`):
-    the same edits with no per-step LoRA cost (at the miniature's size the unfused layers add about
-    30% to an edit: benchmarks/adapter_fusion.py), but the scale can no longer change. A LoRA-MoE is never fused: its router
-    picks an expert per token."""
-    entry, weights = adapter_file(adapter, download)
-    check_adapter_fits(pipe.transformer, weights, adapter, base_name, getattr(pipe, "text_encoder", None))
-    name = entry.name.replace(".", "_").replace("-", "_")
-    moe = is_lora_moe(weights)
-    if moe:
-        from .lora_moe import load_lora_moe
-
-        load_lora_moe(pipe, weights, adapter_name=name)
-    else:
-        pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=name)
-    for folder in TEXT_ENCODER_ADAPTER_FOLDERS:  # adapted encoders (train --text-encoder-rank)
-        if (weights.parent / folder).is_dir():
-            getattr(pipe, folder).load_adapter(str(weights.parent / folder), adapter_name=name)
-    if not moe:
-        set_adapter_scale(pipe, name, scale)
-        if fuse:  # an encoder adapter from a folder, run once per edit, stays unfused
-            # both components: the default fuses the transformer only, and unloading would drop CLIP's adapter
-            pipe.fuse_lora(components=["transformer", "text_encoder"], adapter_names=[name], lora_scale=1.0)
-            pipe.unload_lora_weights()
-    return name
-
-
-def set_adapter_scale(pipe, name: str, scale: float) -> None:
-    """A plain LoRA's strength wherever it acts: the transformer and CLIP (diffusers' `set_adapters`)
-    and an adapted T5, which diffusers' Flux LoRA support does not know (peft's `set_scale`)."""
-    from peft.tuners.lora import LoraLayer
-
-    pipe.set_adapters([name], adapter_weights=[scale])
-    for module in pipe.text_encoder_2.modules():
-        if isinstance(module, LoraLayer) and name in module.scaling:
-            module.set_scale(name, scale)
-
-
-# Beside an adapter's weights, the folders of its text encoders' adapters, in transformers' adapter
-# format: T5 always (diffusers' Flux LoRA format carries the transformer and CLIP only), CLIP for a
-# LoRA-MoE (a plain LoRA keeps CLIP's in the stock file).
-TEXT_ENCODER_ADAPTER_FOLDERS = ("text_encoder", "text_encoder_2")
 
 
 # --------------------------------------------------------------------------- judges

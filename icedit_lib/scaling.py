@@ -11,6 +11,12 @@ Baselines, each returning the same record:
 - `random_of_m`: a random one of M seeds, finished (NFE n: only the chosen seed is run);
 - `best_of_m`: all M seeds to the end, the judge picks among finished images (NFE M n),
   the paper's "full steps" row.
+
+Measuring them all on a suite (`seed_bank`, `replay_strategies`): every edit runs once with the largest M in one
+batched call that keeps the x0 previews after each m (`ICEditor.edit_with_previews`); each strategy is then
+replayed on that seed bank. This is exact for early filter: the previews are those of a stopped run, and the
+winner's final image is that of the resumed run (tested equal; a batch of M rounds at 1e-4 differently from a
+batch of 1). NFE follows each strategy's own accounting.
 """
 from __future__ import annotations
 
@@ -19,10 +25,11 @@ import time
 from dataclasses import dataclass, field
 
 from PIL import Image
+from tqdm.auto import tqdm
 
 from .diptych import FILL_GUIDANCE
 from .editor import ICEditor
-from .judge import PairwiseJudge, select
+from .judge import PairwiseJudge, seed_pair_agreement, select
 
 
 @dataclass
@@ -99,3 +106,71 @@ class ScalingEditor:
                             prompt_mode, self.strategy)
         self.history.append(res)
         return res
+
+
+# --------------------------------------------------------------------------- a suite's seed bank, replayed
+def seed_bank(editor, rows: list[dict], num_seeds: int, filter_steps: tuple[int, ...], steps: int, seed: int = 0):
+    """For every suite row: the finished panels of `num_seeds` seeds, their parser success,
+    and the x0 previews after each of `filter_steps` steps (one batched call per row)."""
+    from . import shapesworld as sw
+    from .images import load_image
+
+    bank = []
+    for row in tqdm(rows, desc="seed bank", unit="edit"):
+        source = load_image(row["image_path"])
+        finals, previews = editor.edit_with_previews(source, row["instruction"], seeds_for(seed, num_seeds), steps,
+                                                     preview_at=filter_steps)
+        success = [bool(sw.score_edit(f.image, row["source"], row["target"], row["edit_type"]).success)
+                   for f in finals]
+        bank.append({"row": row, "source": source, "finals": [f.image for f in finals], "previews": previews,
+                     "success": success})
+    return bank
+
+
+def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_steps: tuple[int, ...], steps: int,
+                      strategy: str = "sequential", seed: int = 0, oracle=None) -> list[dict]:
+    """Success and NFE of every strategy on the seed bank (module docstring). With `oracle`
+    (suite row -> a judge that knows the row's target), also the early filter with that oracle
+    reading the previews: the most any judge of previews after m steps could reach."""
+    rng = random.Random(seed)
+    n = len(bank)
+    rows = [{"method": "single seed", "M": 1, "m": None, "nfe": steps,
+             "success": sum(b["success"][0] for b in bank) / n}]
+    for size in sizes:
+        picks = {"random of M": [b["success"][rng.randrange(size)] for b in bank],
+                 "best of M, finished (judge)": [
+                     b["success"][select(judge, b["source"], b["finals"][:size], b["row"]["instruction"],
+                                         strategy).index] for b in bank],
+                 "oracle best of M (upper bound)": [any(b["success"][:size]) for b in bank]}
+        nfe = {"random of M": steps, "best of M, finished (judge)": size * steps,
+               "oracle best of M (upper bound)": size * steps}
+        for method, hits in picks.items():
+            rows.append({"method": method, "M": size, "m": None, "nfe": nfe[method], "success": sum(hits) / n})
+        for m in filter_steps:
+            hits = [b["success"][select(judge, b["source"], b["previews"][m][:size], b["row"]["instruction"],
+                                        strategy).index] for b in bank]
+            rows.append({"method": "early filter (judge)", "M": size, "m": m, "nfe": size * m + steps - m,
+                         "success": sum(hits) / n})
+            if oracle is not None:
+                hits = [b["success"][select(oracle(b["row"]), b["source"], b["previews"][m][:size],
+                                            b["row"]["instruction"], strategy).index] for b in bank]
+                rows.append({"method": "early filter (oracle, upper bound)", "M": size, "m": m,
+                             "nfe": size * m + steps - m, "success": sum(hits) / n})
+    return rows
+
+
+def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> dict:
+    """Per preview step (and on finished panels): over pairs of seeds of one edit whose finished
+    results differ in success, the share where the judge prefers the successful seed. `edits`
+    counts the edits those pairs come from: pairs of one edit are not independent evidence."""
+    out = {}
+    mixed = sum(0 < sum(b["success"]) < len(b["success"]) for b in bank)
+    for m in list(filter_steps) + ["final"]:
+        hits = total = 0
+        for b in bank:
+            images = b["finals"] if m == "final" else b["previews"][m]
+            h, t = seed_pair_agreement(b["success"], lambda g, w: judge.prefer(
+                b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5)
+            hits, total = hits + h, total + t
+        out[str(m)] = {"accuracy": hits / total if total else None, "pairs": total, "edits": mixed}
+    return out

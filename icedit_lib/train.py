@@ -37,7 +37,7 @@ prediction as the teacher (see `micro_batch_loss`).
 on the CLIP and T5 encoders' attention: the miniature's encoders never read an imperative
 sentence (see `add_text_encoder_lora`). A LoRA keeps CLIP's adapter in the stock Flux LoRA
 file; the other encoder adapters are saved beside the weights in transformers' adapter format
-(`registry.load_adapter` loads them all).
+(`adapters.load_adapter` loads them all).
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from . import registry
+from . import adapters, registry
 from . import shapesworld as sw
 from .checkpoints import (atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng,
                           trim_step_log)
@@ -264,7 +264,7 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
     lora_state = get_peft_model_state_dict(transformer) if getattr(transformer, "peft_config", None) else {}
     with atomic_dir(out_dir / "adapter") as tmp:
         # adapted encoders: CLIP's in the stock Flux LoRA file when there is one, the rest in transformers'
-        # adapter format beside it (registry.TEXT_ENCODER_ADAPTER_FOLDERS)
+        # adapter format beside it (adapters.TEXT_ENCODER_ADAPTER_FOLDERS)
         encoders = list(TEXT_ENCODER_TARGETS) if args.text_encoder_rank else []
         if args.adapter == "lora":
             clip = get_peft_model_state_dict(pipe.text_encoder) if encoders else None
@@ -276,7 +276,7 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
         for name in encoders:
             getattr(pipe, name).save_pretrained(tmp / name)
     # replace every adapter part, so none left by an earlier run of another kind is loaded with the new ones
-    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", *registry.TEXT_ENCODER_ADAPTER_FOLDERS):
+    for name in ("pytorch_lora_weights.safetensors", "lora_moe.safetensors", *adapters.TEXT_ENCODER_ADAPTER_FOLDERS):
         target = out_dir / name
         if target.is_dir():
             shutil.rmtree(target)
@@ -292,7 +292,9 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
 
 
 def write_card(out_dir: Path, record: dict) -> Path:
-    """The adapter's model card (README.md), generated from its training record."""
+    """The adapter's model card (README.md), generated from its training record (`model_card.ModelCard`)."""
+    from .model_card import ModelCard
+
     a = record["args"]
     kind = (f"LoRA-MoE: {a['num_experts']} experts of rank {a['rank']} (top-{a['top_k']}, {a['router']} router"
             f"{' on the pooled instruction embedding' if a.get('router_input') == 'instruction' else ''}, "
@@ -300,31 +302,30 @@ def write_card(out_dir: Path, record: dict) -> Path:
             if record["adapter"] == "moe" else f"LoRA rank {a['rank']}, alpha {a['alpha']}")
     if a.get("text_encoder_rank"):
         kind += f"; CLIP and T5 attention LoRA rank {a['text_encoder_rank']}"
-    lines = [f"# {out_dir.name}: {kind}", "", f"Fine-tuned over `{record['base']}` on {a['data']} editing pairs "
-             "(training templates, training-split scenes) as in-context diptychs.", "",
-             f"- command: `{record.get('command', '')}`",
-             f"- trainable parameters: {record['trainable_parameters']:,}",
-             f"- optimizer: {a['optimizer']} (lr {a['lr']}, weight decay {a['weight_decay']}), batch {a['batch_size']} "
+    facts = [f"command: `{record.get('command', '')}`",
+             f"trainable parameters: {record['trainable_parameters']:,}",
+             f"optimizer: {a['optimizer']} (lr {a['lr']}, weight decay {a['weight_decay']}), batch {a['batch_size']} "
              f"x gradient accumulation {a['grad_accum']} x {record.get('processes', 1)} process(es), "
              f"clip {a['max_grad_norm']}, prompt `{a['prompt']}` with dropout {a['prompt_dropout']}, loss on "
              f"{a['loss_region']} tokens" + (f", changed tokens weighted {a['changed_weight']}"
                                              if a.get("changed_weight", 1.0) != 1.0 else ""),
-             *([f"- text encoders adapted too (LoRA rank {a['text_encoder_rank']} on their attention), which the "
+             *([f"text encoders adapted too (LoRA rank {a['text_encoder_rank']} on their attention), which the "
                 "paper does not do: the miniature's encoders never read an imperative sentence in pretraining"]
                if a.get("text_encoder_rank") else []),
-             *([f"- target blended with the adapter-free base's prediction from the pair's descriptive caption, weight "
+             *([f"target blended with the adapter-free base's prediction from the pair's descriptive caption, weight "
                 f"{a['caption_distill']} (`--caption-distill`, not in the paper: the miniature base edits better from a "
                 "description than from an instruction)"] if a.get("caption_distill") else []),
-             f"- steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
+             f"steps: {record['steps']}; wall time {record['wall_s'] / 60:.1f} min on {record['device']}"]
+    tables = []
     ev = record.get("evaluation")
     if ev:
         o = ev["overall"]
-        lines += [f"- held-out evaluation ({o['n']} edits, 28 steps, suite seed {record['eval_suite_seed']}): "
-                  f"success {o['success']:.1%}, L1 {o['l1']:.4f}, L1 on kept pixels {o['l1_kept']:.4f}", "",
-                  "| edit type | success |", "|---|---|"]
-        lines += [f"| {k} | {v['success']:.0%} |" for k, v in ev["per_type"].items()]
-    atomic_write_text(out_dir / "README.md", "\n".join(lines) + "\n")
-    return out_dir / "README.md"
+        facts.append(f"held-out evaluation ({o['n']} edits, 28 steps, suite seed {record['eval_suite_seed']}): "
+                     f"success {o['success']:.1%}, L1 {o['l1']:.4f}, L1 on kept pixels {o['l1_kept']:.4f}")
+        tables.append((["edit type", "success"], [[k, f"{v['success']:.0%}"] for k, v in ev["per_type"].items()]))
+    return ModelCard(f"{out_dir.name}: {kind}", about=f"Fine-tuned over `{record['base']}` on {a['data']} editing "
+                     "pairs (training templates, training-split scenes) as in-context diptychs.",
+                     facts=facts, tables=tables).write(out_dir)
 
 
 @torch.no_grad()

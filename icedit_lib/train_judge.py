@@ -316,46 +316,52 @@ def _changed_options(args: dict) -> str:
     """The options a run set away from their defaults (besides those the card names), for its command."""
     defaults = vars(parse_args([]))
     skip = {"base", "adapter", "output_dir", "work_dir", "threads", "device"}
-    changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and defaults[k] != v]
+    def same(a, b):  # a record read back from JSON holds lists where the parser gave tuples
+        return list(a) == list(b) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
+    changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and not same(defaults[k], v)]
     return "".join(f" --{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                    for k, v in changed)
 
 
-def write_card(out: Path, record: dict) -> None:
+def write_card(out: Path, record: dict) -> Path:
+    """The judge's model card (README.md), generated from its training record (`model_card.ModelCard`)."""
+    from .model_card import ModelCard
+
     a = record["args"]
     ev = record["evaluation"]
-    lines = ["# `toy-judge`: the miniature judge for early-filter scaling", "",
-             "A small vision-language model (CNN patch encoders for source and candidate, T5-tokenised "
-             "instruction, a transformer encoder, one success logit) in `icedit_lib/mini_judge.py`. "
-             "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "
-             "parser is the evaluator and only made its training labels.", "",
-             f"- command: `python -m icedit_lib.train_judge --base {a['base']} --adapter {a['adapter']} "
-             f"--output-dir {a['output_dir']}{_changed_options(a)}` (resumable)",
-             f"- candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
-             f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
-             f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "
-             f"({', '.join(a['synthetic_kinds'])}), {a['synthetic_fraction']:.0%} of each batch" +
-             (f", {a['vae_roundtrip']:.0%} of them passed through the VAE" if a.get("vae_roundtrip") else "") +
-             (f"; {a['synthetic_ranking']} synthetic (correct, failed) candidates of one edit per step with a "
-              "ranking loss" if a.get("synthetic_ranking") else "") +
-             (f"; and {a['ranking_pairs']} (better, worse) seeds of one edit per step with a ranking loss"
-              if a.get("ranking_pairs") else ""),
-             f"- training: {record['steps']} steps, batch {a['batch_size']}, AdamW {a['lr']}, "
-             f"{record['wall_s'] / 60:.0f} min on {record['device']} with {record['threads']} thread(s)",
-             f"- held-out agreement with the parser (synthetic correct-vs-failure pairs): "
-             f"{ev['synthetic_agreement']:.3f}", "",
-             "Held-out agreement on the editor's own candidates (pairs of seeds of one edit whose finished "
-             "results differ in success; 0.5 is chance). The last column is a reference, not a judge: the oracle "
-             "that knows the target (`judge.OracleJudge`), how much the candidates tell at best:", "",
-             "| candidates | agreement | pairs | oracle reference |", "|---|---|---|---|"]
 
     def rounded(value):
         return value if value is None else round(value, 3)
     bound = ev.get("oracle", {})
-    for k, v in ev["pool"].items():
-        lines.append(f"| {k} | {rounded(v['agreement'])} | {v['pairs']} | "
-                     f"{rounded(bound[k]['agreement']) if k in bound else '-'} |")
-    atomic_write_text(out / "README.md", "\n".join(lines) + "\n")
+    rows = [[k, rounded(v["agreement"]), v["pairs"], rounded(bound[k]["agreement"]) if k in bound else "-"]
+            for k, v in ev["pool"].items()]
+    return ModelCard(
+        "`toy-judge`: the miniature judge for early-filter scaling",
+        about="A small vision-language model (CNN patch encoders for source and candidate, T5-tokenised "
+              "instruction, a transformer encoder, one success logit) in `icedit_lib/mini_judge.py`. "
+              "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "
+              "parser is the evaluator and only made its training labels.",
+        facts=[f"command: `python -m icedit_lib.train_judge --base {a['base']} --adapter {a['adapter']} "
+               f"--output-dir {a['output_dir']}{_changed_options(a)}` (resumable)",
+               f"candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
+               f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
+               f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "
+               f"({', '.join(a['synthetic_kinds'])}), {a['synthetic_fraction']:.0%} of each batch" +
+               (f", {a['vae_roundtrip']:.0%} of them passed through the VAE" if a.get("vae_roundtrip") else "") +
+               (f"; {a['synthetic_ranking']} synthetic (correct, failed) candidates of one edit per step with a "
+                "ranking loss" if a.get("synthetic_ranking") else "") +
+               (f"; and {a['ranking_pairs']} (better, worse) seeds of one edit per step with a ranking loss"
+                if a.get("ranking_pairs") else ""),
+               f"training: {record['steps']} steps, batch {a['batch_size']}, AdamW {a['lr']}, "
+               f"{record['wall_s'] / 60:.0f} min on {record['device']} with {record['threads']} thread(s)",
+               f"held-out agreement with the parser (synthetic correct-vs-failure pairs): "
+               f"{ev['synthetic_agreement']:.3f}"],
+        sections=[ModelCard(
+            "Agreement on the editor's own candidates",
+            about="Held-out agreement on the editor's own candidates (pairs of seeds of one edit whose finished "
+                  "results differ in success; 0.5 is chance). The last column is a reference, not a judge: the oracle "
+                  "that knows the target (`judge.OracleJudge`), how much the candidates tell at best:",
+            tables=[(["candidates", "agreement", "pairs", "oracle reference"], rows)])]).write(out)
 
 
 def main(argv=None) -> dict:

@@ -56,3 +56,45 @@ def test_card_says_why_a_schedule_was_left_unfinished(tmp_path):
     card = write_card(tmp_path, speed_record=tmp_path / "missing.json").read_text()
     assert "stopped at 5 of a 10-step schedule: more of it added nothing" in card
     assert "**not met**, fill_one_change = 25.0%" in card and "in progress" not in card
+
+
+def test_one_template_lays_out_every_card(tmp_path):
+    from icedit_lib.model_card import ModelCard
+
+    card = ModelCard("name", about="what it is", facts=["a: 1"], tables=[(["x", "y"], [[1, 2]])],
+                     sections=[ModelCard("part", facts=["b: 2"])])
+    assert card.render() == "# name\n\nwhat it is\n\n- a: 1\n\n| x | y |\n|---|---|\n| 1 | 2 |\n\n## part\n\n- b: 2\n"
+    assert card.write(tmp_path).read_text() == card.render()
+
+
+def test_a_record_carries_its_own_history_into_the_card(tmp_path):
+    (tmp_path / "training_t2i.json").write_text(json.dumps(
+        {"step": 3, "wall_s": 60, "evaluation": {"t2i_exact": 0.5}, "args": {"steps": 3},
+         "card": {"what": "a T2I transformer", "data": "captions", "commands": "`make it`", "note": "it went well"}}))
+    card = write_card(tmp_path, speed_record=tmp_path / "missing.json").read_text()
+    assert "## t2i: a T2I transformer" in card and "- data: captions" in card and "- note: it went well" in card
+    assert "- commands: `make it`" in card
+
+
+def test_every_shipped_card_is_what_its_records_render():
+    """The cards in data/models are generated, never edited by hand."""
+    from pathlib import Path
+
+    from icedit_lib import mini_clip, model_card, train, train_judge
+
+    models = Path(__file__).resolve().parent.parent / "data" / "models"
+    read = lambda d: json.loads((models / d / "training.json").read_text())  # noqa: E731
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for d in ("toy_lora", "toy_moe"):
+            (tmp / d).mkdir()
+            assert train.write_card(tmp / d, read(d)).read_text() == (models / d / "README.md").read_text(), d
+        (tmp / "judge").mkdir()
+        assert train_judge.write_card(tmp / "judge", read("toy_judge")).read_text() == \
+            (models / "toy_judge" / "README.md").read_text()
+        assert mini_clip.card(read("toy_clip")) == (models / "toy_clip" / "README.md").read_text()
+        shutil.copytree(models / "toy", tmp / "toy", ignore=shutil.ignore_patterns("*.safetensors"))
+        assert model_card.write_card(tmp / "toy").read_text() == (models / "toy" / "README.md").read_text()

@@ -5,16 +5,34 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "icedit_lib"
 
 
+def module_name(path: Path) -> str:
+    """icedit_lib/editor.py -> "editor"; icedit_lib/experiments/common.py -> "experiments.common"."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def imports_within_package() -> dict[str, set[str]]:
-    modules = {f.stem for f in PACKAGE.glob("*.py")}
+    files = {module_name(f): f for f in PACKAGE.rglob("*.py") if module_name(f)}
     graph = {}
-    for f in PACKAGE.glob("*.py"):
+    for name, f in files.items():
+        here = name.split(".") if f.name == "__init__.py" else name.split(".")[:-1]
         deps = set()
         for node in ast.walk(ast.parse(f.read_text())):  # function-level imports count too
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                deps |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-        graph[f.stem] = deps & modules
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                base = here[:len(here) - (node.level - 1)]
+                targets = [node.module] if node.module else [a.name for a in node.names]
+                for target in targets:
+                    parts = base + target.split(".")
+                    # the deepest prefix that is a module of the package: `from .x import y` may name a function
+                    deps |= {".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in files}
+        graph[name] = {d for d in deps if d != name and not name.startswith(d + ".")}
     return graph
+
+
+def test_the_graph_sees_subpackages():
+    graph = imports_within_package()
+    assert "experiments.common" in graph["experiments.training_free"]
+    assert "scaling" in graph["experiments.early_filter"]
 
 
 def test_no_import_cycles():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from icedit_lib import devices, registry
+from icedit_lib import adapters, devices, registry
 
 
 def test_registry_names():
@@ -76,13 +76,13 @@ def test_adapter_loads_with_stock_loader_and_refuses_other_base(toy_dir, flux_sh
     toy, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
     _save_lora(toy, tmp_path / "lora_toy")
     fresh, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
-    name = registry.load_adapter(fresh, str(tmp_path / "lora_toy"), base_name="toy")
+    name = adapters.load_adapter(fresh, str(tmp_path / "lora_toy"), base_name="toy")
     assert name in fresh.get_active_adapters()
     flux, _ = registry.load_fill_pipeline(str(flux_shaped_dir), device="cpu")
     flux.transformer.x_embedder  # 384 inputs: a LoRA on x_embedder made for the toy cannot fit
     _save_lora(registry.load_fill_pipeline(str(toy_dir), device="cpu")[0], tmp_path / "lora_x", targets=("x_embedder",))
-    with pytest.raises(registry.AdapterError, match="does not fit base"):
-        registry.load_adapter(flux, str(tmp_path / "lora_x"), base_name="flux-shaped")
+    with pytest.raises(adapters.AdapterError, match="does not fit base"):
+        adapters.load_adapter(flux, str(tmp_path / "lora_x"), base_name="flux-shaped")
 
 
 def test_authors_lora_key_format_is_understood(toy_dir, tmp_path):
@@ -97,20 +97,20 @@ def test_authors_lora_key_format_is_understood(toy_dir, tmp_path):
         tensors[f"transformer.{mod}.lora_A.weight"] = torch.randn(4, m.in_features) * 0.01
         tensors[f"transformer.{mod}.lora_B.weight"] = torch.zeros(m.out_features, 4)
     save_file(tensors, str(tmp_path / "pytorch_lora_weights.safetensors"))
-    registry.load_adapter(pipe, str(tmp_path / "pytorch_lora_weights.safetensors"), base_name="toy")
+    adapters.load_adapter(pipe, str(tmp_path / "pytorch_lora_weights.safetensors"), base_name="toy")
     assert inner == 128 and pipe.get_active_adapters()
 
 
 def test_unknown_adapter_and_moe_format(tmp_path):
     from safetensors.torch import save_file
 
-    with pytest.raises(registry.AdapterError, match="unknown adapter"):
-        registry.adapter_file("no-such-adapter")
-    with pytest.raises(registry.AdapterError, match="base model"):
-        registry.adapter_file("toy")
+    with pytest.raises(adapters.AdapterError, match="unknown adapter"):
+        adapters.adapter_file("no-such-adapter")
+    with pytest.raises(adapters.AdapterError, match="base model"):
+        adapters.adapter_file("toy")
     save_file({"transformer.x.lora_A.expert_0.weight": torch.zeros(2, 2)}, str(tmp_path / "moe.safetensors"))
-    with pytest.raises(registry.AdapterError, match="does not fit"):  # an expert for a module the base lacks
-        registry.check_adapter_fits(torch.nn.Linear(2, 2), tmp_path / "moe.safetensors", "moe", "toy")
+    with pytest.raises(adapters.AdapterError, match="does not fit"):  # an expert for a module the base lacks
+        adapters.check_adapter_fits(torch.nn.Linear(2, 2), tmp_path / "moe.safetensors", "moe", "toy")
 
 
 def test_available_tells_present_from_missing_without_downloading(toy_env, tmp_path, monkeypatch):

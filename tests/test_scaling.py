@@ -95,7 +95,7 @@ def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp
 
 
 def test_replay_with_a_first_choice_judge_equals_the_single_seed():
-    from icedit_lib.experiments import replay_strategies
+    from icedit_lib.scaling import replay_strategies
     from icedit_lib.judge import PairwiseJudge
 
     class First(PairwiseJudge):
@@ -114,7 +114,7 @@ def test_replay_with_a_first_choice_judge_equals_the_single_seed():
 
 def test_replay_with_an_oracle_adds_its_early_filter_rows():
     """An oracle that reads the previews (ints: higher is closer to the target) picks the best preview."""
-    from icedit_lib.experiments import replay_strategies
+    from icedit_lib.scaling import replay_strategies
     from icedit_lib.judge import PairwiseJudge
 
     class First(PairwiseJudge):
@@ -135,7 +135,7 @@ def test_replay_with_an_oracle_adds_its_early_filter_rows():
 
 def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():
     """The 'images' are ints the judge ranks by value, so it can be made right (or wrong) on purpose."""
-    from icedit_lib.experiments import judge_accuracy
+    from icedit_lib.scaling import judge_accuracy
     from icedit_lib.judge import PairwiseJudge
 
     class ByLabel(PairwiseJudge):

@@ -384,7 +384,7 @@ def test_finetune_with_text_encoder_adapters(toy_env, tmp_path, adapter):
         assert not torch.allclose(adapted, base, atol=1e-6)  # both encoders' adapters are applied...
         torch.testing.assert_close(merged, adapted, rtol=1e-4, atol=1e-5)  # ...and survive fusing
     if adapter == "lora":  # scale 0 switches the adapter off in all three models, scale 1 back on
-        from icedit_lib.registry import set_adapter_scale
+        from icedit_lib.adapters import set_adapter_scale
 
         name = loaded.get_active_adapters()[0]
         set_adapter_scale(loaded, name, 0.0)

@@ -1,0 +1,4 @@
+"""`python -m icedit_lib.experiments ...`"""
+from . import main
+
+main()
