@@ -182,18 +182,27 @@ class TrainingRun:
             loss = ...
             run.optimizer_step(loss, lr)   # or, after a step of its own, run.advance(loss)
         run.close()
+
+    `ema` (with `ema_decay`) is a copy of the model averaged after every step and saved with the state.
     """
 
     def __init__(self, work_dir: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, total: int,
                  desc: str, checkpoint_minutes: float = 2.0, budget_minutes: float = 0.0, log_every: int = 50,
-                 ema: torch.nn.Module | None = None):
+                 ema: torch.nn.Module | None = None, ema_decay: float = 0.0, log_path: str | Path | None = None,
+                 trainable_only: bool = False, main_process: bool = True):
         from tqdm.auto import tqdm
 
         from .schedule import StepBudget
 
         self.work = Path(work_dir)
-        self.state_path, self.log_path = self.work / "state.safetensors", self.work / "log.jsonl"
+        self.state_path = self.work / "state.safetensors"
+        self.log_path = Path(log_path) if log_path else self.work / "log.jsonl"
+        # an adapter's state holds its own weights only; with several processes the first one logs and saves
+        self.trainable_only, self.main_process = trainable_only, main_process
         self.model, self.optimizer, self.ema, self.total = model, optimizer, ema, total
+        # an exponential moving average of the weights, updated after every optimizer step (what gets exported)
+        self.ema_decay = ema_decay
+        self._ema_pairs = (list(ema.parameters()), list(model.parameters())) if ema is not None and ema_decay else None
         self.checkpoint_s, self.log_every = checkpoint_minutes * 60, log_every
         self.budget = StepBudget(budget_minutes * 60, max_steps=total)
         self.step, elapsed, self.extra = 0, 0.0, {}
@@ -203,24 +212,38 @@ class TrainingRun:
             elapsed = self.extra.get("elapsed_s", 0.0)
             if self.extra.get("fitted_steps"):  # the length fitted to the budget when the run began
                 self.total, self.budget.fitted = self.extra["fitted_steps"], True
-            trim_step_log(self.log_path, self.step)
-            print(f"resumed from {self.state_path} at step {self.step} of {self.total}")
-        self.work.mkdir(parents=True, exist_ok=True)
+            if main_process:
+                print(f"resumed from {self.state_path} at step {self.step} of {self.total}")
+        if main_process:
+            trim_step_log(self.log_path, self.step)  # the log holds this run's steps, never an earlier run's
         self.started, self.last_save = time.time() - elapsed, time.time()
-        self.bar = tqdm(total=self.total, initial=self.step, desc=desc, dynamic_ncols=True)
+        self.bar = tqdm(total=self.total, initial=self.step, desc=desc, dynamic_ncols=True, disable=not main_process)
 
     @property
     def elapsed(self) -> float:
         return time.time() - self.started
 
-    def optimizer_step(self, loss: torch.Tensor, lr: float, max_grad_norm: float = 1.0, **values) -> None:
-        """The step every simple loop takes: set the learning rate, backpropagate, clip, step, then `advance`."""
+    def start_at(self, step: int, elapsed_s: float, **extra) -> None:
+        """A run with no saved state that continues weights exported at `step` (a fresh optimizer)."""
+        self.step, self.started = step, time.time() - elapsed_s
+        self.extra.update(extra)
+        self.bar.n = step
+        self.bar.refresh()
+
+    def optimizer_step(self, loss: torch.Tensor, lr: float, max_grad_norm: float | None = 1.0, **values) -> None:
+        """The step every simple loop takes: set the learning rate, backpropagate, clip (unless `max_grad_norm` is
+        None), step, update the EMA, then `advance`."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], max_grad_norm)
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                           max_grad_norm)
         self.optimizer.step()
+        if self._ema_pairs is not None:
+            with torch.no_grad():  # one fused update of every EMA weight, no per-tensor Python loop
+                torch._foreach_lerp_(*self._ema_pairs, 1 - self.ema_decay)
         self.advance(loss, **values)
 
     def advance(self, loss: torch.Tensor, **values) -> None:
@@ -229,19 +252,29 @@ class TrainingRun:
         self.bar.update(1)
         if not self.budget.fitted:
             self.total = self.bar.total = self.budget.update(self.step, self.total)
-        if self.step % self.log_every == 0:
+        if self.step % self.log_every == 0 and self.main_process:
             value = loss.item()
             self.bar.set_postfix(loss=f"{value:.4f}")
-            with open(self.log_path, "a") as f:
-                f.write(json.dumps({"step": self.step, "loss": value, "elapsed_s": round(self.elapsed, 1),
-                                    **{k: round(float(v), 5) for k, v in values.items()}}) + "\n")
+            self.log({"step": self.step, "loss": value, "elapsed_s": round(self.elapsed, 1),
+                      **{k: round(float(v), 5) for k, v in values.items()}})
         if time.time() - self.last_save > self.checkpoint_s or self.step >= self.total:
             self.save()
 
+    def log(self, entry: dict) -> None:
+        """One line of the step log (an evaluation, say); its folder is made with the first line, so a run that
+        fails at once leaves none."""
+        if self.main_process:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+
     def save(self) -> None:
-        save_training_state(self.state_path, self.model, self.optimizer, self.step,
-                            {**self.extra, "elapsed_s": self.elapsed,
-                             "fitted_steps": self.total if self.budget.fitted else 0}, ema=self.ema)
+        if self.main_process:
+            self.work.mkdir(parents=True, exist_ok=True)
+            save_training_state(self.state_path, self.model, self.optimizer, self.step,
+                                {**self.extra, "elapsed_s": self.elapsed,
+                                 "fitted_steps": self.total if self.budget.fitted else 0}, ema=self.ema,
+                                trainable_only=self.trainable_only)
         self.last_save = time.time()
 
     def close(self) -> None:

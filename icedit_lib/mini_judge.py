@@ -189,12 +189,12 @@ def ranking_loss(model: ShapesJudgeModel, judge: MiniJudge, ranking: list[tuple]
     return nn.functional.softplus(worse - better).mean()
 
 
-def judge_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], opt,
-               ranking: list[tuple] = ()) -> float:
-    """One optimisation step on (source, candidate, instruction, label) tuples, plus, for `ranking`
-    (source, better, worse, instruction) tuples, a Bradley-Terry loss on the logit difference: the
-    pointwise loss can be lowered by learning which edits are easy, the ranking loss only by telling
-    seeds of one edit apart, which is what selection needs."""
+def judge_loss(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple],
+               ranking: list[tuple] = ()) -> torch.Tensor:
+    """The loss on (source, candidate, instruction, label) tuples, plus, for `ranking` (source, better, worse,
+    instruction) tuples, a Bradley-Terry loss on the logit difference: the pointwise loss can be lowered by
+    learning which edits are easy, the ranking loss only by telling seeds of one edit apart, which is what
+    selection needs."""
     src = to_tensor([b[0] for b in batch])
     cand = to_tensor([b[1] for b in batch])
     ids, mask = judge.encode_text([b[2] for b in batch])
@@ -202,10 +202,7 @@ def judge_step(model: ShapesJudgeModel, judge: MiniJudge, batch: list[tuple], op
     loss = nn.functional.binary_cross_entropy_with_logits(model(src, cand, ids, mask), labels)
     if ranking:
         loss = loss + ranking_loss(model, judge, ranking)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss.item()
+    return loss
 
 
 def agreement(judge: MiniJudge, examples: list[tuple]) -> float:

@@ -56,16 +56,15 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL, FluxFillPipeline, FluxPipeline, FluxTransformer2DModel
 from diffusers.pipelines.flux.pipeline_flux import calculate_shift
-from tqdm.auto import tqdm
 
 from . import miniature as mini
 from . import shapesworld as sw
 from .devices import pick_device
-from .checkpoints import atomic_dir, atomic_write_text, load_training_state, save_training_state, step_data, step_rng
+from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_data, step_rng
 from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
-from .schedule import StepBudget, warmup_cosine
+from .schedule import warmup_cosine
 
 STAGES = ("t2i", "fill")
 FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
@@ -336,9 +335,15 @@ def training_loss(pipe, args, step: int, device, examples: dict | None = None) -
     return (err * weight).sum() / weight.sum()
 
 
-def lr_at(step: int, args, start: int = 0) -> float:
-    """Linear warm-up from `start`, then cosine from --lr to --lr / 10 at --steps."""
-    return warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.1, start=start)
+def learning_rate(step: int, peak: float, warmup: int, total: int, rewarm_from: int = 0,
+                  fresh_schedule: bool = False) -> float:
+    """Warm-up, then cosine from `peak` to `peak` / 10 at `total` (module docstring). A run continued from an export
+    at `rewarm_from` either takes that schedule's tail, re-warmed over `warmup` steps, or (`fresh_schedule`) a
+    warm-up and cosine of its own from `rewarm_from` to `total`."""
+    if fresh_schedule:
+        return warmup_cosine(step, peak, warmup, total, floor=0.1, start=rewarm_from)
+    rewarm = min(1.0, (step - rewarm_from + 1) / warmup) if rewarm_from else 1.0
+    return warmup_cosine(step, peak, warmup, total, floor=0.1) * rewarm
 
 
 # --------------------------------------------------------------------------- main
@@ -409,92 +414,56 @@ def main(argv=None) -> dict:
     device = pick_device(args.device)
     pipe, model = build_stage(args, device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
-    work = Path(args.work_dir)
-    state_path, log_path = work / "state.safetensors", work / "log.jsonl"
-    step, elapsed = 0, 0.0
-    rewarm_from = 0  # a fresh optimizer on trained weights warms up again from this step
-    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
-    if state_path.exists():
-        meta = load_training_state(state_path, model, opt, ema=ema)
-        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
-        rewarm_from = meta["extra"].get("rewarm_from", 0)
-        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
-            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
-        print(f"resumed {args.stage} from {state_path} at step {step}")
-    elif args.continue_from_export:
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0,
+                            betas=(0.9, 0.99))
+    run = TrainingRun(args.work_dir, model, opt, total=args.steps, desc=args.stage,
+                      checkpoint_minutes=args.checkpoint_minutes, budget_minutes=args.budget_minutes,
+                      log_every=args.log_every, ema=ema, ema_decay=args.ema)
+    if not run.state_path.exists() and args.continue_from_export:
         step, elapsed = load_export(model, args, device)
         ema.load_state_dict(model.state_dict())
-        rewarm_from = step
+        run.start_at(step, elapsed, rewarm_from=step)  # a fresh optimizer on trained weights warms up again
         print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
-    elif args.export_only:
-        raise SystemExit(f"nothing to export: {state_path} does not exist")
+    elif not run.state_path.exists() and args.export_only:
+        raise SystemExit(f"nothing to export: {run.state_path} does not exist")
+    rewarm_from = run.extra.get("rewarm_from", 0)
     if args.compile and not args.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
         model.transformer.compile(dynamic=False)
-    work.mkdir(parents=True, exist_ok=True)
 
     def record(ev: dict | None) -> dict:
-        return {"stage": args.stage, "step": step, "wall_s": round(time.time() - t0, 1), "device": device,
+        args.steps = run.total  # the schedule's length, fitted to --budget-minutes if one was given
+        return {"stage": args.stage, "step": run.step, "wall_s": round(run.elapsed, 1), "device": device,
                 **({"gpu": torch.cuda.get_device_name()} if device.startswith("cuda") else {}),
                 "threads": torch.get_num_threads(), "evaluation": ev, "args": vars(args)}
 
-    t0 = time.time() - elapsed
     if args.export_only:
+        run.close()
         rec = record(evaluate(pipe, ema, args))
         export(pipe, ema, args, rec)
         return rec
-    last_ckpt = time.time()
-    bar = tqdm(total=args.steps, initial=step, desc=args.stage, dynamic_ncols=True)
-    last = min(args.steps, args.stop_at) if args.stop_at else args.steps
     deadline = time.time() + args.max_minutes * 60 if args.max_minutes else math.inf
-    batches = step_batches(args, step, last)
-    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                              enabled=args.mixed_precision == "bf16")
-    ema_params, model_params = list(ema.parameters()), list(model.parameters())
-    while step < last:
-        for g in opt.param_groups:
-            if args.fresh_schedule:
-                g["lr"] = lr_at(step, args, start=rewarm_from)
-            else:  # the tail of the schedule from step 0, re-warmed when the optimizer is fresh
-                g["lr"] = lr_at(step, args) * min(1.0, (step - rewarm_from + 1) / args.warmup if rewarm_from else 1.0)
+    last = lambda: min(run.total, args.stop_at) if args.stop_at else run.total  # noqa: E731 (the total may be fitted)
+    batches = step_batches(args, run.step, last())
+    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=args.mixed_precision == "bf16")
+    while run.step < last():
         data_step, examples = next(batches)
-        assert data_step == step, (data_step, step)
+        assert data_step == run.step, (data_step, run.step)
         with autocast:
-            loss = training_loss(pipe, args, step, device, examples)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        with torch.no_grad():  # one fused update of every EMA weight, no per-tensor Python loop
-            torch._foreach_lerp_(ema_params, model_params, 1 - args.ema)
-        step += 1
-        bar.update(1)
-        if not budget.fitted:
-            args.steps = budget.update(step, args.steps)
-            last = min(args.steps, args.stop_at) if args.stop_at else args.steps
-            bar.total = args.steps
-        if step % args.log_every == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": time.time() - t0}) + "\n")
-        if step % args.eval_every == 0:
+            loss = training_loss(pipe, args, run.step, device, examples)
+        run.optimizer_step(loss, learning_rate(run.step, args.lr, args.warmup, run.total, rewarm_from,
+                                               args.fresh_schedule))
+        if run.step % args.eval_every == 0:
             ev = evaluate(pipe, ema, args)
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": step, "eval": ev}) + "\n")
-            bar.write(f"step {step}: {ev}")
+            run.log({"step": run.step, "eval": ev})
+            run.bar.write(f"step {run.step}: {ev}")
         out_of_time = time.time() > deadline
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == last or out_of_time:
-            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0,
-                                                               "rewarm_from": rewarm_from,
-                                                               "fitted_steps": args.steps if budget.fitted else 0},
-                                ema=ema)
-            last_ckpt = time.time()
-        if args.export_every and step % args.export_every == 0 and step != last and not out_of_time:
+        if run.step == last() or out_of_time:  # stopped before the schedule's end: save where it stands
+            run.save()
+        if args.export_every and run.step % args.export_every == 0 and run.step != last() and not out_of_time:
             export(pipe, ema, args, record(None))  # the last step's export follows the loop
         if out_of_time:
             break
-    bar.close()
+    run.close()
     export(pipe, ema, args, record(None))  # the weights before the evaluation: a failure there loses nothing
     rec = record(evaluate(pipe, ema, args))
     write_training_record(args, rec)

@@ -48,17 +48,14 @@ import random
 import shlex
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
 
 from . import adapters, registry
 from . import shapesworld as sw
-from .checkpoints import (atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng,
-                          trim_step_log)
+from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
 from .corpus import to_tensor
 from .diptych import changed_tokens, make_prompt, plan_layout
 from .edit_pairs import pair_source
@@ -403,29 +400,23 @@ def main(argv=None) -> dict:
     else:
         opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     model, opt = accelerator.prepare(transformer, opt)
-    work, out_dir = Path(args.work_dir), Path(args.output_dir)
-    state_path, log_path = work / "state.safetensors", out_dir / "loss.jsonl"
+    out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    step, elapsed = 0, 0.0
     unwrapped = accelerator.unwrap_model(model)
     # what the state holds: the transformer's adapter, and the encoders' when they are adapted
     trained = torch.nn.ModuleDict({"transformer": unwrapped, **encoders}) if encoders else unwrapped
-    if state_path.exists():
-        meta = load_training_state(state_path, trained, opt.optimizer if hasattr(opt, "optimizer") else opt)
-        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
-        accelerator.print(f"resumed from {state_path} at step {step}")
-    if accelerator.is_main_process:
-        trim_step_log(log_path, step)  # the log holds this run's steps, never an earlier run's
+    run = TrainingRun(args.work_dir, trained, opt.optimizer if hasattr(opt, "optimizer") else opt,
+                      total=args.max_steps, desc=f"train {args.adapter}", checkpoint_minutes=args.checkpoint_minutes,
+                      log_every=1, log_path=out_dir / "loss.jsonl", trainable_only=True,
+                      main_process=accelerator.is_main_process)
     get_pair = pair_source(args.data, args.seed)
     rank, world = accelerator.process_index, accelerator.num_processes
     record = {"base": args.base, "adapter": args.adapter,
               "trainable_parameters": sum(p.numel() for p in params),
               "moe_modules": moe_names, "panel_width": entry.panel_width, "args": vars(args)}
-    t0 = time.time() - elapsed
-    last_ckpt = time.time()
-    bar = tqdm(total=args.max_steps, initial=step, desc=f"train {args.adapter}", disable=not accelerator.is_main_process)
-    while step < args.max_steps:
-        for micro in range(args.grad_accum):
+    while run.step < run.total:
+        step = run.step
+        for micro in range(args.grad_accum):  # batch 1, gradient accumulation 2: the authors' setting
             with accelerator.accumulate(model), attention_kernels(device):
                 # data and noise: a function of (seed, step, micro-batch, process) -> exact resume
                 index = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
@@ -435,29 +426,20 @@ def main(argv=None) -> dict:
                                         entry.max_sequence_length, device, unwrapped.config.guidance_embeds)
                 if not torch.isfinite(loss):  # stop before the optimizer spreads it to every weight
                     raise FloatingPointError(f"training diverged: the loss is {loss.item()} at step {step + 1}; "
-                                             f"the last checkpoint ({state_path}) and {out_dir} are left as they were")
+                                             f"the last checkpoint ({run.state_path}) and {out_dir} are left as "
+                                             "they were")
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(params, args.max_grad_norm)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-        step += 1
-        bar.update(1)
-        if accelerator.is_main_process:
-            with open(log_path, "a") as f:
-                f.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": round(time.time() - t0, 2)}) + "\n")
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
-            if args.validate_every and step % args.validate_every == 0:
-                acc = validate(pipe, unwrapped, args, step, out_dir, entry.panel_width, entry.max_sequence_length)
-                bar.write(f"step {step}: validation success {acc:.0%}")
-            if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.max_steps:
-                save_training_state(state_path, trained, opt.optimizer if hasattr(opt, "optimizer") else opt, step,
-                                    {"elapsed_s": time.time() - t0}, trainable_only=True)
-                last_ckpt = time.time()
-    bar.close()
+        run.advance(loss)  # Prodigy sets its own step size: no learning-rate schedule to apply
+        if accelerator.is_main_process and args.validate_every and run.step % args.validate_every == 0:
+            acc = validate(pipe, unwrapped, args, run.step, out_dir, entry.panel_width, entry.max_sequence_length)
+            run.bar.write(f"step {run.step}: validation success {acc:.0%}")
+    run.close()
     accelerator.wait_for_everyone()
-    record.update(steps=step, wall_s=round(time.time() - t0, 1), processes=world, device=str(device),
+    record.update(steps=run.step, wall_s=round(run.elapsed, 1), processes=world, device=str(device),
                   command="python -m icedit_lib.train " + " ".join(shlex.quote(str(x)) for x in
                                                                 (sys.argv[1:] if argv is None else argv)))
     if accelerator.is_main_process:

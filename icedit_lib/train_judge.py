@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +38,10 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from . import shapesworld as sw
-from .checkpoints import atomic_path, atomic_write_text, load_training_state, save_training_state, step_rng
+from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
 from .corpus import to_pil, to_tensor
 from .judge import seed_pair_agreement
-from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_step,
+from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss,
                          synthetic_candidate)
 
 FINAL = 0  # the preview step recorded for finished candidates
@@ -382,32 +381,19 @@ def main(argv=None) -> dict:
     judge = MiniJudge(model, tokenizer, device)
     roundtrip = VAERoundTrip(args.base, device) if args.vae_roundtrip > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    state_path = Path(args.work_dir) / "state.safetensors"
-    step, elapsed = 0, 0.0
-    if state_path.exists():
-        meta = load_training_state(state_path, model, opt)
-        step, elapsed = meta["step"], meta["extra"]["elapsed_s"]
-        print(f"resumed the judge from {state_path} at step {step}")
-    t0, last_ckpt = time.time() - elapsed, time.time()
+    run = TrainingRun(args.work_dir, model, opt, total=args.steps, desc="judge",
+                      checkpoint_minutes=args.checkpoint_minutes, log_every=25)
     model.train()
-    bar = tqdm(total=args.steps, initial=step, desc="judge", dynamic_ncols=True)
-    while step < args.steps:
-        for g in opt.param_groups:  # linear warm-up, then cosine to 10%
-            progress = step / args.steps
-            g["lr"] = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
-        loss = judge_step(model, judge, training_batch(train_pool, args, step, roundtrip), opt,
-                          ranking_batch(train_pool, groups, args, step)
-                          + synthetic_ranking_batch(args, step, roundtrip))
-        step += 1
-        bar.update(1)
-        if step % 25 == 0:
-            bar.set_postfix(loss=f"{loss:.3f}")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, model, opt, step, {"elapsed_s": time.time() - t0})
-            last_ckpt = time.time()
-    bar.close()
+    while run.step < run.total:
+        step = run.step
+        progress = step / run.total  # linear warm-up over 200 steps, times a cosine to 10%
+        lr = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
+        loss = judge_loss(model, judge, training_batch(train_pool, args, step, roundtrip),
+                          ranking_batch(train_pool, groups, args, step) + synthetic_ranking_batch(args, step, roundtrip))
+        run.optimizer_step(loss, lr, max_grad_norm=None)  # the shipped judge was trained without clipping
+    run.close()
     model.eval()
-    record = {"steps": step, "wall_s": round(time.time() - t0, 1), "device": device,
+    record = {"steps": run.step, "wall_s": round(run.elapsed, 1), "device": device,
               "threads": torch.get_num_threads(), "args": vars(args),
               "evaluation": {"synthetic_agreement": synthetic_agreement(judge),
                              "pool": pool_agreement(judge, eval_pool),

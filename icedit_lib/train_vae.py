@@ -36,15 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
+from .checkpoints import TrainingRun, atomic_dir, step_rng
 from .devices import pick_device
-from .checkpoints import atomic_dir, load_training_state, save_training_state, step_rng
-from .schedule import StepBudget, warmup_cosine
+from .schedule import warmup_cosine
 from .corpus import vae_batch
 from .miniature import build_vae
 from .pretrain_eval import evaluate_vae
@@ -148,35 +146,21 @@ def main(argv=None) -> dict:
     vae = load_for_decoder_training(args.decoder_from) if args.decoder_from else build_vae()
     vae = vae.to(device).train()
     opt = torch.optim.AdamW([q for q in vae.parameters() if q.requires_grad], lr=args.lr, weight_decay=0.0)
-    work = Path(args.work_dir)
-    state_path = work / "state.safetensors"
-    log_path = work / "log.jsonl"
-    step, elapsed = 0, 0.0
-    budget = StepBudget(args.budget_minutes * 60, max_steps=args.steps)
-    if state_path.exists():
-        meta = load_training_state(state_path, vae, opt)
-        step, elapsed = meta["step"], meta["extra"].get("elapsed_s", 0.0)
-        if meta["extra"].get("fitted_steps"):  # the length fitted to the budget when the run began
-            args.steps, budget.fitted = meta["extra"]["fitted_steps"], True
-        print(f"resumed from {state_path} at step {step}")
-    work.mkdir(parents=True, exist_ok=True)
-
-    last_ckpt = time.time()
-    t0 = time.time() - elapsed
+    run = TrainingRun(args.work_dir, vae, opt, total=args.steps, desc="vae", checkpoint_minutes=args.checkpoint_minutes,
+                      budget_minutes=args.budget_minutes)
     if args.finalize_only:
-        if not state_path.exists():
-            raise SystemExit(f"--finalize-only: no training state at {state_path}")
-        args.steps = step
-        return finalize(vae.eval(), args, elapsed, device)
+        run.close()
+        if not run.state_path.exists():
+            raise SystemExit(f"--finalize-only: no training state at {run.state_path}")
+        args.steps = run.step
+        return finalize(vae.eval(), args, run.elapsed, device)
     noisy = prior_channels(vae, device=device).view(1, -1, 1, 1) if args.prior_channel_noise else None
     if noisy is not None:
         print(f"prior channels (noise in training): {noisy.flatten().nonzero().flatten().tolist()}")
-    bar = tqdm(total=args.steps, initial=step, desc="vae", dynamic_ncols=True)
-    while step < args.steps:
+    while run.step < run.total:
+        step = run.step
         rng, gen = step_rng(args.seed, step)
         batch = vae_batch(rng, args.kind_cycle[step % len(args.kind_cycle)], args.batch_size).to(device)
-        for g in opt.param_groups:
-            g["lr"] = warmup_cosine(step, args.lr, args.warmup, args.steps, floor=0.05)
         if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
             with torch.no_grad():
                 latents = vae.encode(batch).latent_dist.mode()
@@ -188,26 +172,16 @@ def main(argv=None) -> dict:
             post = vae.encode(batch).latent_dist
             rec = vae.decode(post.sample(gen)).sample
             loss = reconstruction_loss(rec, batch, args.edge_weight) + args.kl_weight * post.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        bar.update(1)
-        args.steps = bar.total = budget.update(step, args.steps)
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-        if step % args.eval_every == 0 or step == args.steps:
+        # no gradient clipping: the shipped VAE was trained without it
+        run.optimizer_step(loss, warmup_cosine(step, args.lr, args.warmup, run.total, floor=0.05), max_grad_norm=None)
+        if run.step % args.eval_every == 0 or run.step == run.total:
             ev = evaluate_vae(vae, args.eval_panels, device=device)
-            ev.update(step=step, loss=loss.item(), elapsed_s=time.time() - t0)
-            with open(log_path, "a") as f:
-                f.write(json.dumps(ev) + "\n")
-            bar.write(f"step {step}: exact {ev['exact_all']:.3f}  psnr {ev['psnr_db']:.1f} dB")
-        if time.time() - last_ckpt > args.checkpoint_minutes * 60 or step == args.steps:
-            save_training_state(state_path, vae, opt, step, {"elapsed_s": time.time() - t0, "args": vars(args),
-                                                             "fitted_steps": args.steps if budget.fitted else 0})
-            last_ckpt = time.time()
-    bar.close()
-    return finalize(vae.eval(), args, time.time() - t0, device)
+            ev.update(step=run.step, loss=loss.item(), elapsed_s=run.elapsed)
+            run.log(ev)
+            run.bar.write(f"step {run.step}: exact {ev['exact_all']:.3f}  psnr {ev['psnr_db']:.1f} dB")
+    run.close()
+    args.steps = run.total
+    return finalize(vae.eval(), args, run.elapsed, device)
 
 
 def load_for_decoder_training(folder: str):

@@ -4,7 +4,7 @@ import random
 import torch
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, judge_step, synthetic_candidate
+from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, judge_loss, synthetic_candidate
 
 
 def test_candidates_are_labelled_by_the_parser():
@@ -28,7 +28,13 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
         for kind in ("correct", "copy"):
             img, label = synthetic_candidate(p, kind, rng)
             batch.append((sw.render(p.source), img, p.instruction, label))
-    losses = [judge_step(model, judge, batch, opt) for _ in range(60)]
+    losses = []
+    for _ in range(60):
+        loss = judge_loss(model, judge, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     model.eval()
     p = pairs[0]

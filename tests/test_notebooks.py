@@ -67,7 +67,7 @@ def test_the_stamp_changes_with_the_cells(tmp_path):
 def test_every_findings_paragraph_renders_from_the_committed_files():
     for name in report.FINDINGS:
         text = report.findings(name)
-        assert typed_results(text), name  # it does quote numbers: the rendered ones
+        assert any(c.isdigit() for c in text) and ("results/" in text or "lab/" in text), name  # numbers, and their file
     free = report._read("results/training_free/results.json")["summaries"]
     assert report._pct(free["inpaint + IC prompt"]["overall"]["success"]) in report.findings("training-free")
     with pytest.raises(KeyError, match="no findings named"):

@@ -165,14 +165,16 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path, monkeypatch):
 def test_fresh_schedule_restarts_the_learning_rate_at_the_export():
     """A late continuation with --fresh-schedule warms up to --lr and decays to a tenth at --steps;
     without it, it takes the tail of the schedule from step 0 (far below --lr)."""
-    from icedit_lib.pretrain_flux import lr_at, parse_args
+    from icedit_lib.pretrain_flux import learning_rate, parse_args
 
-    args = parse_args(["--stage", "fill", "--steps", "1500", "--lr", "1e-3", "--warmup", "100",
-                       "--continue-from-export", "--fresh-schedule"])
-    assert lr_at(1000, args, start=1000) == pytest.approx(1e-5)
-    assert lr_at(1099, args, start=1000) == pytest.approx(1e-3)
-    assert lr_at(1500, args, start=1000) == pytest.approx(1e-4)
-    assert lr_at(1099, args) < 0.3e-3  # the old tail: 70% of the way along one cosine from step 0
+    fresh = dict(peak=1e-3, warmup=100, total=1500, rewarm_from=1000, fresh_schedule=True)
+    assert learning_rate(1000, **fresh) == pytest.approx(1e-5)
+    assert learning_rate(1099, **fresh) == pytest.approx(1e-3)
+    assert learning_rate(1500, **fresh) == pytest.approx(1e-4)
+    tail = learning_rate(1099, 1e-3, 100, 1500)
+    assert tail < 0.3e-3  # the old tail: 70% of the way along one cosine from step 0
+    assert learning_rate(1049, 1e-3, 100, 1500, rewarm_from=1000) == pytest.approx(
+        learning_rate(1049, 1e-3, 100, 1500) / 2)  # that tail, re-warmed over 100 steps after a fresh optimizer
     with pytest.raises(SystemExit):
         parse_args(["--stage", "fill", "--fresh-schedule"])
 
