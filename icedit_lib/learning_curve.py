@@ -4,9 +4,11 @@
         --run "pretrained text=checkpoints/curve_text_work" --out-dir lab/2026-12-04_language_before_images/t2i_curve
 
 Reads the evaluations a `pretrain_flux` run logs every `--eval-every` steps (its work folder's
-`log.jsonl`; the batch size from its `state` record or `--batch-size`), and writes `curve.json`
+`log.jsonl`; the batch size after a colon, default 16), and writes `curve.json`
 (per run: examples seen, exact scenes, exact scenes by object count, attribute accuracies) and
-`figure.png`: what notebook 02 shows to make the case for the text path.
+`figure.png`: what notebook 02 shows to make the case for the text path. `--previous curve.json` extends an
+earlier curve: a run continued in a new session (`--continue-from-export`, a fresh work folder) adds its points
+under the same label, and a label with no run keeps its points.
 """
 from __future__ import annotations
 
@@ -70,12 +72,15 @@ def main(argv=None) -> dict:
     p.add_argument("--run", action="append", required=True, metavar="LABEL=WORK_DIR[:BATCH]",
                    help="a pretrain_flux work folder, its label and (default 16) its batch size; repeatable")
     p.add_argument("--out-dir", required=True)
+    p.add_argument("--previous", default=None, help="a curve.json to extend (see the module docstring)")
     args = p.parse_args(argv)
-    curves = {}
+    curves = json.loads(Path(args.previous).read_text()) if args.previous else {}
     for item in args.run:
         label, _, where = item.partition("=")
         folder, _, batch = where.partition(":")
-        curves[label] = read_curve(folder, int(batch or 16))
+        by_step = {point["step"]: point for point in curves.get(label, [])}
+        by_step.update({point["step"]: point for point in read_curve(folder, int(batch or 16))})
+        curves[label] = [by_step[step] for step in sorted(by_step)]
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "curve.json", json.dumps(curves, indent=2))

@@ -178,6 +178,15 @@ def test_learning_curve_reads_the_logged_evaluations(tmp_path):
     assert [p["examples"] for p in curves["a run"]] == [16000, 32000]
     assert curves["a run"][1]["exact_by_objects"]["1"] == 0.5
     assert (tmp_path / "out" / "figure.png").stat().st_size > 1000
+    # a later session continues the run in a fresh folder: its points extend the curve, an old label stays
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "log.jsonl").write_text(json.dumps({"step": 3000, "eval": dict(ev, t2i_exact=0.5)}) + "\n")
+    (tmp_path / "out" / "keep.json").write_text(json.dumps({**curves, "old": curves["a run"][:1]}))
+    extended = learning_curve.main(["--run", f"a run={later}", "--previous", str(tmp_path / "out" / "keep.json"),
+                                    "--out-dir", str(tmp_path / "out")])
+    assert [p["step"] for p in extended["a run"]] == [1000, 2000, 3000] and extended["a run"][-1]["exact"] == 0.5
+    assert [p["step"] for p in extended["old"]] == [1000]
 
 
 def test_training_run_resumes_where_it_stopped_with_its_log_trimmed(tmp_path):
