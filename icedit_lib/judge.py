@@ -12,6 +12,8 @@ Judges here:
 - `QwenVLJudge`: Qwen2.5-VL (3B / 7B / 72B, or any local folder) through transformers, with
   the paper's prompt; the preference is read from the next-token logits of "1" and "2"
   (a probability, not a parsed string).
+- `ClipJudge`: the paper's CLIP verifier (its Table 3b sets it against the VLM): the candidate whose
+  image is closer, in a CLIP model's embedding, to a caption of the wanted output (CLIP-out).
 - `OracleJudge`: reads the ShapesWorld scene with the parser and compares with the true
   target. It knows the answer: an upper bound for the notebook, never a real judge.
 """
@@ -96,6 +98,26 @@ def seed_pair_agreement(successes: list, beats) -> tuple[float, int]:
     good = [i for i, ok in enumerate(successes) if ok]
     bad = [i for i, ok in enumerate(successes) if not ok]
     return sum(beats(g, b) for g in good for b in bad), len(good) * len(bad)
+
+
+class ClipJudge(PairwiseJudge):
+    """CLIP as a verifier (paper Table 3b): P(first wins) rises with how much closer the first candidate's CLIP
+    image embedding is to `caption`, a text of the wanted output (Emu Edit's output caption; on the miniature the
+    target scene's description). It neither reads the instruction nor compares with the source, so it rewards a
+    candidate that looks like the caption, whatever else it changed. `scorer`: a `metrics.ClipScorer`."""
+
+    def __init__(self, scorer, caption: str, sharpness: float = 100.0):
+        self.scorer, self.caption, self.sharpness = scorer, caption, sharpness
+        self._scores: dict[int, float] = {}
+
+    def score(self, image: Image.Image) -> float:
+        """CLIP-out of one candidate, computed once per image object."""
+        if id(image) not in self._scores:
+            self._scores[id(image)] = self.scorer.clip_out([image], [self.caption])[0]
+        return self._scores[id(image)]
+
+    def p_first(self, source, first, second, instruction) -> float:
+        return 1.0 / (1.0 + math.exp(-self.sharpness * (self.score(first) - self.score(second))))
 
 
 class OracleJudge(PairwiseJudge):

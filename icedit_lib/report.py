@@ -179,10 +179,38 @@ def _scaling(folders=("results/scaling_training_free", "results/scaling_moe"), M
             f"at the same m. On pairs of one edit's seeds that differ in success the judge agrees with the parser "
             f"{_pct(min(previews))} to {_pct(max(previews))} on previews and {_pct(acc['final']['accuracy'])} on "
             f"finished images ({acc['final']['pairs']} pairs from {acc['final']['edits']} edits).")
+        parts += [_verifier(rec, name, M) for name in rec.get("verifier_accuracy", {})]
     judge = _read("data/models/toy_judge/training.json")["evaluation"]
     return ("**What the committed runs show.** " + " ".join(parts) +
             f" On held-out synthetic pairs (copies, smears and wrong edits made by hand) `toy-judge` agrees "
             f"{_pct(judge['synthetic_agreement'])}.")
+
+
+def _verifier(rec: dict, name: str, M: int = 6) -> str:
+    """A second verifier's rows of a scaling record (CLIP, paper Table 3b), in words."""
+    t = rec["table"]
+    finished = next(r["success"] for r in t if r["method"] == f"best of M, finished ({name})" and r["M"] == M)
+    early = [r for r in t if r["method"] == f"early filter ({name})" and r["M"] == M]
+    acc = rec["verifier_accuracy"][name]
+    previews = [v["accuracy"] for k, v in acc.items() if k != "final" and v["accuracy"] is not None]
+    return (f"{name} as the verifier (`{Path(rec['clip']).name}`, each candidate scored against the target scene's "
+            f"caption, which the judge is not given): best of {M} finished {_pct(finished)}, early filter {_pct(min(r['success'] for r in early))} to "
+            f"{_pct(max(r['success'] for r in early))}; it agrees with the parser {_pct(min(previews))} to "
+            f"{_pct(max(previews))} on previews and {_pct(acc['final']['accuracy'])} on finished images.")
+
+
+def verifiers() -> str:
+    """The judge against CLIP as the early filter's verifier, on both committed scaling runs (notebook 08)."""
+    parts = []
+    for folder in ("results/scaling_training_free", "results/scaling_moe"):
+        rec = _read(f"{folder}/results.json")
+        if not rec.get("verifier_accuracy"):
+            continue
+        t = rec["table"]
+        judge = next(r["success"] for r in t if r["method"] == "best of M, finished (judge)" and r["M"] == 6)
+        parts.append(f"`{folder}` ({rec['adapter']}): the judge `{rec['judge']}` picks a successful finished edit "
+                     f"{_pct(judge)} of the time from 6 seeds; " + _verifier(rec, "CLIP"))
+    return " ".join(parts) if parts else "No committed scaling run has a CLIP verifier yet (`make remeasure`)."
 
 
 def _full_scale_early_filter(log: str = "lab/2026-11-30_gpu_h200/flux_full_scale_run2.log", M: int = 6, m: int = 6,
@@ -213,7 +241,7 @@ def _full_scale_early_filter(log: str = "lab/2026-11-30_gpu_h200/flux_full_scale
 
 
 FINDINGS = {"training-free": _training_free, "fine-tuning": _fine_tuning, "moe-routing": _moe_routing,
-            "scaling": _scaling, "full-scale early filter": _full_scale_early_filter}
+            "scaling": _scaling, "verifiers": verifiers, "full-scale early filter": _full_scale_early_filter}
 
 
 def findings(name: str) -> str:

@@ -128,10 +128,14 @@ def seed_bank(editor, rows: list[dict], num_seeds: int, filter_steps: tuple[int,
 
 
 def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_steps: tuple[int, ...], steps: int,
-                      strategy: str = "sequential", seed: int = 0, oracle=None) -> list[dict]:
+                      strategy: str = "sequential", seed: int = 0, oracle=None, verifiers: dict | None = None
+                      ) -> list[dict]:
     """Success and NFE of every strategy on the seed bank (module docstring). With `oracle`
     (suite row -> a judge that knows the row's target), also the early filter with that oracle
-    reading the previews: the most any judge of previews after m steps could reach."""
+    reading the previews: the most any judge of previews after m steps could reach. `verifiers`
+    ({label: suite row -> judge}, e.g. a `ClipJudge` of the row's output caption) add their own
+    "best of M, finished (label)" and "early filter (label)" rows beside the judge's."""
+    per_row = {label: [make(b["row"]) for b in bank] for label, make in (verifiers or {}).items()}
     rng = random.Random(seed)
     n = len(bank)
     rows = [{"method": "single seed", "M": 1, "m": None, "nfe": steps,
@@ -144,6 +148,11 @@ def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_st
                  "oracle best of M (upper bound)": [any(b["success"][:size]) for b in bank]}
         nfe = {"random of M": steps, "best of M, finished (judge)": size * steps,
                "oracle best of M (upper bound)": size * steps}
+        for label, judges in per_row.items():
+            picks[f"best of M, finished ({label})"] = [
+                b["success"][select(j, b["source"], b["finals"][:size], b["row"]["instruction"], strategy).index]
+                for b, j in zip(bank, judges)]
+            nfe[f"best of M, finished ({label})"] = size * steps
         for method, hits in picks.items():
             rows.append({"method": method, "M": size, "m": None, "nfe": nfe[method], "success": sum(hits) / n})
         for m in filter_steps:
@@ -156,18 +165,25 @@ def replay_strategies(bank: list[dict], judge, sizes: tuple[int, ...], filter_st
                                             b["row"]["instruction"], strategy).index] for b in bank]
                 rows.append({"method": "early filter (oracle, upper bound)", "M": size, "m": m,
                              "nfe": size * m + steps - m, "success": sum(hits) / n})
+            for label, judges in per_row.items():
+                hits = [b["success"][select(j, b["source"], b["previews"][m][:size], b["row"]["instruction"],
+                                            strategy).index] for b, j in zip(bank, judges)]
+                rows.append({"method": f"early filter ({label})", "M": size, "m": m, "nfe": size * m + steps - m,
+                             "success": sum(hits) / n})
     return rows
 
 
 def judge_accuracy(bank: list[dict], judge, filter_steps: tuple[int, ...]) -> dict:
     """Per preview step (and on finished panels): over pairs of seeds of one edit whose finished
     results differ in success, the share where the judge prefers the successful seed. `edits`
-    counts the edits those pairs come from: pairs of one edit are not independent evidence."""
+    counts the edits those pairs come from: pairs of one edit are not independent evidence.
+    `judge` may also be a function of the suite row (a verifier that reads the row's caption)."""
     out = {}
     mixed = sum(0 < sum(b["success"]) < len(b["success"]) for b in bank)
+    judges = [judge(b["row"]) if callable(judge) and not isinstance(judge, PairwiseJudge) else judge for b in bank]
     for m in list(filter_steps) + ["final"]:
         hits = total = 0
-        for b in bank:
+        for b, judge in zip(bank, judges):
             images = b["finals"] if m == "final" else b["previews"][m]
             h, t = seed_pair_agreement(b["success"], lambda g, w: judge.prefer(
                 b["source"], images[g], images[w], b["row"]["instruction"]) > 0.5)

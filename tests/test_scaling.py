@@ -91,6 +91,8 @@ def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp
         oracle = next(r for r in table if r["method"].startswith("oracle") and r["M"] == M)["success"]
         assert all(r["success"] <= oracle for r in table if r["M"] == M)
     assert set(record["judge_accuracy"]) == {"1", "2", "4", "6", "10", "final"}
+    clip = {(r["M"], r["m"]) for r in table if r["method"] == "early filter (CLIP)"}  # the shipped toy_clip
+    assert clip == set(early) and set(record["verifier_accuracy"]["CLIP"]) == set(record["judge_accuracy"])
     assert (tmp_path / "sc" / "figure.png").exists() and "early filter" in (tmp_path / "sc" / "table.md").read_text()
 
 
@@ -131,6 +133,48 @@ def test_replay_with_an_oracle_adds_its_early_filter_rows():
     oracle = {r["m"]: r for r in rows if r["method"] == "early filter (oracle, upper bound)"}
     assert oracle[2]["success"] == 1.0 and oracle[4]["success"] == 0.0  # seed 1 leads at step 2, seed 3 at 4
     assert oracle[2]["nfe"] == 4 * 2 + 10 - 2
+
+
+def test_verifiers_add_their_own_rows_judged_per_suite_row():
+    """A verifier made per suite row (as a ClipJudge of the row's caption) picks among finals and previews."""
+    from icedit_lib.judge import PairwiseJudge
+    from icedit_lib.scaling import judge_accuracy, replay_strategies
+
+    class First(PairwiseJudge):
+        def p_first(self, source, first, second, instruction):
+            return 1.0
+
+    class Near(PairwiseJudge):  # prefers the candidate nearest the row's wanted value
+        def __init__(self, want):
+            self.want = want
+
+        def p_first(self, source, first, second, instruction):
+            return float(abs(first - self.want) < abs(second - self.want))
+
+    bank = [{"row": {"instruction": "x", "want": 3}, "source": None, "finals": [0, 1, 2, 3],
+             "previews": {2: [3, 0, 1, 2]}, "success": [False, False, False, True]}]
+    rows = replay_strategies(bank, First(), sizes=(4,), filter_steps=(2,), steps=10,
+                             verifiers={"near": lambda row: Near(row["want"])})
+    by = {r["method"]: r for r in rows}
+    assert by["best of M, finished (near)"]["success"] == 1.0 and by["best of M, finished (near)"]["nfe"] == 40
+    assert by["early filter (near)"]["success"] == 0.0  # at step 2 seed 0 looks nearest, and it fails
+    acc = judge_accuracy(bank, lambda row: Near(row["want"]), filter_steps=(2,))
+    assert acc["final"]["accuracy"] == 1.0 and acc["2"]["accuracy"] == 2 / 3  # seed 3 (2) loses only to seed 0 (3)
+
+
+def test_clip_judge_prefers_the_candidate_nearer_its_caption(tiny_clip):
+    from PIL import Image
+
+    from icedit_lib.judge import ClipJudge
+    from icedit_lib.metrics import ClipScorer
+
+    scorer = ClipScorer(str(tiny_clip), device="cpu")
+    red, blue = Image.new("RGB", (64, 64), "red"), Image.new("RGB", (64, 64), "blue")
+    judge = ClipJudge(scorer, "a red square")
+    margin = judge.score(red) - judge.score(blue)
+    assert judge.score(red) == scorer.clip_out([red], ["a red square"])[0]
+    assert (judge.prefer(None, red, blue, "x") > 0.5) == (margin > 0)  # random weights: only the sign is known
+    assert abs(judge.prefer(None, red, blue, "x") + judge.prefer(None, blue, red, "x") - 1) < 1e-9
 
 
 def test_judge_accuracy_counts_pairs_and_the_edits_they_come_from():

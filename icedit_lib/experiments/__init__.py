@@ -70,6 +70,9 @@ def parse_args(argv=None):
                    help="scaling: the adapter (default none: the training-free model); moe-routing: the LoRA-MoE "
                         "(default toy-moe)")
     p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
+    p.add_argument("--clip", default=None,
+                   help="scaling: a CLIPModel (folder or hub id) as a second verifier (paper Table 3b); default the "
+                        "miniature's own (data/models/toy_clip) on the miniature; none to leave it out")
     p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
     p.add_argument("--paired-only", action="store_true",
                    help="training-free / fine-tuning: edit nothing, recompute paired.json / paired.md from the runs "
@@ -88,7 +91,7 @@ def main(argv=None) -> dict:
         comparisons = paired(a.out_dir, a.experiment)
         print((Path(a.out_dir) / "paired.md").read_text())
         return {"paired": comparisons}
-    extra = {"scaling": {"base": a.base, "adapter": a.adapter or "none", "judge": a.judge},
+    extra = {"scaling": {"base": a.base, "adapter": a.adapter or "none", "judge": a.judge, "clip": a.clip},
              "fine-tuning": {"base": a.base, "train_steps": a.train_steps},
              "moe-routing": {"base": a.base, "adapter": a.adapter or "toy-moe"}}.get(a.experiment, {})
     record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)

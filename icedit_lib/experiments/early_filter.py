@@ -25,9 +25,17 @@ def scaling_figure(rows: list[dict], accuracy: dict, title: str):
         pts = [(r["nfe"], r["success"]) for r in rows if r["method"] == method]
         ax.plot(*zip(*pts), color=color, marker=marker, label=method)
     early = [r for r in rows if r["method"] == "early filter (judge)"]
-    for m in sorted({r["m"] for r in early}):
+    colors = plt.get_cmap("viridis")
+    ms = sorted({r["m"] for r in early})
+    for i, m in enumerate(ms):
         pts = [(r["nfe"], r["success"]) for r in early if r["m"] == m]
-        ax.plot(*zip(*pts), marker="o", alpha=0.8, label=f"early filter, m = {m}")
+        ax.plot(*zip(*pts), marker="o", alpha=0.8, color=colors(i / max(1, len(ms) - 1)), label=f"early filter, m = {m}")
+    clip_finished = [(r["nfe"], r["success"]) for r in rows if r["method"] == "best of M, finished (CLIP)"]
+    if clip_finished:  # the second verifier, dashed: CLIP (paper Table 3b)
+        ax.plot(*zip(*clip_finished), color="tab:red", ls="--", marker="^", label="best of M, finished (CLIP)")
+        clip_early = [r for r in rows if r["method"] == "early filter (CLIP)" and r["m"] == max(ms)]
+        ax.plot([r["nfe"] for r in clip_early], [r["success"] for r in clip_early], color="tab:red", ls=":",
+                marker="o", label=f"early filter (CLIP), m = {max(ms)}")
     ax.set_xscale("log")
     ax.set_xlabel("NFE per edit (transformer evaluations)")
     ax.set_ylabel("success")
@@ -48,11 +56,17 @@ def scaling_figure(rows: list[dict], accuracy: dict, title: str):
 def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4005,
             device: str = "auto", base: str = "toy", adapter: str = "none", judge: str = "toy-judge",
             sizes: tuple[int, ...] = (2, 4, 6, 8), filter_steps: tuple[int, ...] = (1, 2, 4, 6, 10),
-            strategy: str = "sequential") -> dict:
+            strategy: str = "sequential", clip: str | None = None) -> dict:
+    """Every strategy of `scaling.replay_strategies` on one seed bank per held-out edit. `clip` (a CLIPModel folder or
+    hub id; default the miniature's own, `data/models/toy_clip`, when the base is the miniature and it is there;
+    "none" to leave it out) adds CLIP as a second verifier, scoring each candidate against the target scene's
+    caption, beside the judge (the paper's Table 3b)."""
+    from .. import shapesworld as sw
     from ..editor import ICEditor
     from ..evaluation import scoring_rows
-    from ..judge import OracleJudge
-    from ..registry import load_judge
+    from ..judge import ClipJudge, OracleJudge
+    from ..metrics import ClipScorer
+    from ..registry import MODELS_DIR, load_judge
     from ..suites import load_suite
 
     out = Path(out_dir)
@@ -60,21 +74,31 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     editor = ICEditor.from_registry(base, adapter=adapter, device=device, fuse_adapter=True)
     editor.pipe.set_progress_bar_config(disable=True)
     the_judge = load_judge(judge, device=device)
+    if clip is None and base == "toy" and (MODELS_DIR / "toy_clip").is_dir():
+        clip = str(MODELS_DIR / "toy_clip")
+    verifiers = {}
+    if clip and clip != "none":
+        scorer = ClipScorer(clip, device=device)
+        verifiers["CLIP"] = lambda row: ClipJudge(scorer, sw.describe_scene(row["target"]).capitalize() + ".")
     bank = seed_bank(editor, rows, max(sizes), filter_steps, steps, seed)
     table = replay_strategies(bank, the_judge, sizes, filter_steps, steps, strategy, seed,
-                              oracle=lambda row: OracleJudge(row["target"]))
+                              oracle=lambda row: OracleJudge(row["target"]), verifiers=verifiers)
     accuracy = judge_accuracy(bank, the_judge, filter_steps)
+    verifier_accuracy = {label: judge_accuracy(bank, make, filter_steps) for label, make in verifiers.items()}
     title = f"Inference-time scaling: {base} + {adapter}, judge {judge} ({n} held-out edits, {steps} steps)"
     lines = [f"**{title}**", "", "| method | M | m | NFE | success |", "|---|---|---|---|---|"]
     lines += [f"| {r['method']} | {r['M']} | {r['m'] if r['m'] is not None else '-'} | {r['nfe']} | "
               f"{r['success']:.1%} |" for r in table]
-    lines += ["", "Judge agreement with the parser against the preview step: " + ", ".join(
-        f"{k}: {v['accuracy']:.0%} ({v['pairs']} pairs from {v['edits']} edits)" for k, v in accuracy.items()
-        if v["accuracy"] is not None)]
+    for label, acc in {judge: accuracy, **verifier_accuracy}.items():
+        lines += ["", f"{label}'s agreement with the parser against the preview step: " + ", ".join(
+            f"{k}: {v['accuracy']:.0%} ({v['pairs']} pairs from {v['edits']} edits)" for k, v in acc.items()
+            if v["accuracy"] is not None)]
     record = {"experiment": "scaling", "n": n, "steps": steps, "suite_seed": suite_seed, "base": base,
-              "adapter": adapter, "judge": judge, "strategy": strategy, "table": table, "judge_accuracy": accuracy,
+              "adapter": adapter, "judge": judge, "clip": clip if verifiers else None, "strategy": strategy,
+              "table": table, "judge_accuracy": accuracy, "verifier_accuracy": verifier_accuracy,
               "command": f"python -m icedit_lib.experiments scaling --out-dir {out_dir} --n {n} --steps {steps} "
-                         f"--base {base} --adapter {adapter} --judge {judge}"}
+                         f"--base {base} --adapter {adapter} --judge {judge}"
+                         + (f" --clip {clip}" if verifiers and clip != str(MODELS_DIR / "toy_clip") else "")}
     atomic_write_text(out / "results.json", json.dumps(record, indent=2))
     atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
     save_figure(scaling_figure(table, accuracy, title), out / "figure.png")
