@@ -220,5 +220,7 @@ def test_training_free_experiment_writes_one_table(toy_env, tmp_path):
     paired = json.loads((tmp_path / "tf" / "paired.json").read_text())
     assert [(c["a"], c["b"]) for c in paired] == [(a, b) for a, b, _ in experiments.PAIRED["training-free"]]
     assert all(c["n"] == 2 for c in paired)
-    again = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--paired-only"])
+    (tmp_path / "tf" / "figure.png").unlink()
+    again = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--redraw"])
     assert again["paired"] == paired  # recomputed from the runs' rows alone
+    assert (tmp_path / "tf" / "figure.png").exists()  # and the figure drawn again from the summaries

@@ -34,7 +34,7 @@ LoRA-MoE router's choice the edit type explains, against the token's role and po
 paper compares (`PAIRED`): the edits only one of the two gets right with an exact sign-test
 p-value, and the difference in L1 on kept pixels with a 95% bootstrap interval, into
 `paired.json` / `paired.md`. At 64 edits this tells a real difference from luck;
-`--paired-only` recomputes it from the runs already in `--out-dir`.
+`--redraw` recomputes it, and redraws the figure, from the runs already in `--out-dir`.
 
 One module per table (`training_free`, `fine_tuning`, `early_filter`, `moe_routing`), what they share in
 `common`. Plain LoRA adapters are evaluated fused into the weights, as the CLI runs them (the same
@@ -45,12 +45,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import ABLATION_REFERENCE, PAIRED, REFERENCE_ROW, TRAINING_FREE_FOLDERS, paired, run_folder
+from .common import ABLATION_REFERENCE, PAIRED, REFERENCE_ROW, TRAINING_FREE_FOLDERS, paired, redraw, run_folder
 from .early_filter import scaling
 from .fine_tuning import FINE_TUNING, fine_tuning
+from .fine_tuning import TITLE as FINE_TUNING_TITLE
 from .moe_routing import moe_routing
 from .training_free import FRAMEWORKS, training_free
+from .training_free import TITLE as TRAINING_FREE_TITLE
 
+TITLES = {"training-free": TRAINING_FREE_TITLE, "fine-tuning": FINE_TUNING_TITLE}
 __all__ = ["ABLATION_REFERENCE", "EXPERIMENTS", "FINE_TUNING", "FRAMEWORKS", "PAIRED", "REFERENCE_ROW",
            "TRAINING_FREE_FOLDERS", "fine_tuning", "main", "moe_routing", "paired", "run_folder", "scaling",
            "training_free"]
@@ -74,9 +77,9 @@ def parse_args(argv=None):
                    help="scaling: a CLIPModel (folder or hub id) as a second verifier (paper Table 3b); default the "
                         "miniature's own (data/models/toy_clip) on the miniature; none to leave it out")
     p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
-    p.add_argument("--paired-only", action="store_true",
-                   help="training-free / fine-tuning: edit nothing, recompute paired.json / paired.md from the runs "
-                        "already in --out-dir")
+    p.add_argument("--redraw", action="store_true",
+                   help="training-free / fine-tuning: edit nothing, redraw figure.png and recompute paired.json / "
+                        "paired.md from the results already in --out-dir")
     return p.parse_args(argv)
 
 
@@ -85,10 +88,10 @@ def main(argv=None) -> dict:
 
     diffusers_logging.disable_progress_bar()
     a = parse_args(argv)
-    if a.paired_only:
+    if a.redraw:
         if a.experiment not in PAIRED:
-            raise SystemExit(f"--paired-only: {a.experiment} has no paired comparisons")
-        comparisons = paired(a.out_dir, a.experiment)
+            raise SystemExit(f"--redraw: {a.experiment} has no comparison figure to redraw")
+        comparisons = redraw(a.out_dir, a.experiment, TITLES[a.experiment])
         print((Path(a.out_dir) / "paired.md").read_text())
         return {"paired": comparisons}
     extra = {"scaling": {"base": a.base, "adapter": a.adapter or "none", "judge": a.judge, "clip": a.clip},

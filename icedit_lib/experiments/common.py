@@ -87,9 +87,11 @@ def comparison_figure(results: dict[str, dict], title: str):
     kinds = [k for k in EDIT_TYPES if any(k in r["summary"]["per_type"] for r in results.values())]
     fig, ax = plt.subplots(figsize=(11, 3.6))
     width = 0.8 / max(1, len(results))
+    colors = plt.get_cmap("tab20").colors  # one colour per configuration: tab10 repeats after ten
     for j, (name, r) in enumerate(results.items()):
         per = r["summary"]["per_type"]
         ax.bar(np.arange(len(kinds)) + j * width, [per.get(k, {}).get("success", 0) for k in kinds], width,
+               color=colors[(2 * j) % 20 if j < 10 else (2 * j + 1) % 20],
                label=f"{name} ({r['summary']['overall']['success']:.0%})")
     ax.set_xticks(np.arange(len(kinds)) + width * (len(results) - 1) / 2, kinds)
     ax.set_ylim(0, 1)
@@ -108,3 +110,12 @@ def save_figure(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def redraw(out_dir: str | Path, experiment: str, title: str) -> list[dict]:
+    """Edit nothing: the figure again from the summaries in `out_dir`/results.json, and the paired comparisons
+    from its runs (after a change to how they are drawn or compared)."""
+    out = Path(out_dir)
+    record = json.loads((out / "results.json").read_text())
+    results = {name: {"summary": summary} for name, summary in record["summaries"].items()}
+    save_figure(comparison_figure(results, f"{title} ({record['n']} held-out edits, {record['steps']} steps)"),
+                out / "figure.png")
+    return paired(out, experiment)

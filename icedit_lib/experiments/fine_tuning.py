@@ -16,6 +16,7 @@ from .common import ABLATION_REFERENCE, comparison_figure, comparison_table, pai
 # not in the paper: the miniature's encoders never read an instruction); the ablations follow it. The shipped
 # adapters also distil the base's caption-prompted prediction (`--caption-distill`); the ablations keep the
 # paper's loss, so that they measure the paper's choices.
+TITLE = "Fine-tuning on the miniature"
 ENCODERS = ["--text-encoder-rank", "16"]
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),
@@ -70,7 +71,7 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
             parameters[name] = {"trainable_parameters": rec.get("trainable_parameters"), "steps": rec.get("steps")}
         results[name] = evaluate_suite(editor, suite, out / "runs" / slug(name), seed=seed, steps=steps,
                                        prompt_mode=prompt, options={"adapter": adapter, "base": base}, title=name)
-    title = f"Fine-tuning on the miniature ({n} held-out edits, {steps} steps)"
+    title = f"{TITLE} ({n} held-out edits, {steps} steps)"
     table = comparison_table(results, title)
     table += "\n| configuration | trainable parameters | training steps |\n|---|---|---|\n" + "".join(
         f"| {k} | {v['trainable_parameters']:,} | {v['steps']} |\n" for k, v in parameters.items())

@@ -12,6 +12,7 @@ from ..evaluation import evaluate_suite
 from ..suites import make_suite
 from .common import REFERENCE_ROW, comparison_figure, comparison_table, paired, run_folder, save_figure
 
+TITLE = "Training-free editing on the miniature"
 FRAMEWORKS = {"inversion": ("toy-t2i", T2I_GUIDANCE), "inpaint": ("toy", FILL_GUIDANCE)}
 
 
@@ -43,7 +44,7 @@ def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int =
     results[name] = evaluate_suite(editor, suite, run_folder(out, "training-free", name), seed=seed, steps=steps,
                                    guidance=guidance, prompt_mode="direct", text_field="caption",
                                    options={"framework": "inpaint", "base": base}, title=name)
-    title = f"Training-free editing on the miniature ({n} held-out edits, {steps} steps)"
+    title = f"{TITLE} ({n} held-out edits, {steps} steps)"
     record = {"experiment": "training-free", "n": n, "steps": steps, "suite_seed": suite_seed,
               "command": f"python -m icedit_lib.experiments training-free --out-dir {out_dir} --n {n} --steps {steps}",
               "summaries": {k: v["summary"] for k, v in results.items()}}
