@@ -1,16 +1,23 @@
 """icedit_lib: ICEdit (In-Context Edit, arXiv 2504.20690) rebuilt step by step for a course.
 
 Modules, in the order the notebooks meet them:
-- shapesworld: the miniature world (scenes, edits, instructions, parser, scoring)
-- language: the miniature's vocabulary and labelled text corpus
+- shapesworld, suites, language: the miniature world (scenes, edits, instructions, parser, scoring), held-out
+  suites, the miniature's vocabulary and labelled text corpus
 - miniature: FLUX in miniature, built from configs with the stock classes
-- registry, devices: model names -> loaded pipelines and adapters; device, dtype, offload, quantization
-- diptych: the in-context diptych, mask and IC prompt
-- editor: ICEditor over FluxFillPipeline (batched seeds, previews, exact resume)
-- images, checkpoints: safe input and atomic output
-- pretrain_text, train_vae, pretrain_flux, pretrain: pretraining the miniature, stage by stage or in one command
-- metrics, vie_score: the paper's automatic metrics
-- cli: the `icedit` command
+- pretrain_text, train_vae, pretrain_flux, pretrain, learning_curve: pretraining the miniature, stage by stage or
+  in one command, pretrain_eval their evaluations; corpus, schedule, checkpoints (TrainingRun, the one training
+  skeleton) serve them
+- registry, adapters, devices: model names -> pipelines; adapters found, checked and loaded; device, dtype,
+  offload, quantization, compilation
+- diptych, editor, inversion: the in-context diptych, mask and IC prompt; ICEditor over FluxFillPipeline (batched
+  seeds, previews, exact resume); the T2I-inversion diptych with K/V injection
+- train, edit_pairs, lora_moe: LoRA and LoRA-MoE fine-tuning
+- judge, mini_judge, train_judge, scaling: judges and early-filter inference-time scaling
+- evaluation, experiments (one module per table), report: scoring suites, the course's tables, the numbers the
+  README and notebooks quote
+- metrics, vie_score, mini_clip, metric_agreement, bench: the paper's automatic metrics and benchmarks
+- images, figures, widgets, notebook, model_card, cli, demo: input, figures, the interactive editor, notebook
+  set-up and stamps, model cards, the `icedit` command, the demo
 """
 import logging
 import os
