@@ -241,7 +241,8 @@ def _full_scale_early_filter(log: str = "lab/2026-11-30_gpu_h200/flux_full_scale
 
 
 FINDINGS = {"training-free": _training_free, "fine-tuning": _fine_tuning, "moe-routing": _moe_routing,
-            "scaling": _scaling, "verifiers": verifiers, "full-scale early filter": _full_scale_early_filter}
+            "scaling": _scaling, "verifiers": verifiers, "full-scale early filter": _full_scale_early_filter,
+            "memory presets": lambda: presets_table()}
 
 
 def findings(name: str) -> str:
@@ -257,24 +258,62 @@ def render() -> str:
     return "\n".join(lines + [END])
 
 
-def replace_block(text: str, block: str) -> str:
-    if BEGIN not in text or END not in text:
-        raise ValueError("the file has no results block (its begin and end markers)")
-    head, rest = text.split(BEGIN, 1)
-    return head + block + rest.split(END, 1)[1]
+PRESETS_BEGIN = ("<!-- presets: rendered by `python -m icedit_lib.report --write README.md` from devices.MEMORY_PRESETS "
+                 "and benchmarks/results/flux_recipes.json; do not edit -->")
+PRESETS_END = "<!-- presets: end -->"
+RECIPES_RECORD = "benchmarks/results/flux_recipes.json"
+
+
+def presets_table(path: Path | None = None) -> str:
+    """Which `--memory` preset for which card, and what it costs where the benchmark (its record at `path`, by
+    default `RECIPES_RECORD`) has measured it."""
+    from .devices import MEMORY_PRESETS
+
+    path = path or ROOT / RECIPES_RECORD
+    record = json.loads(path.read_text()) if path.exists() else {}
+    measured = record.get("presets", {})
+    lines = ["| GPU memory | `--memory` | transformer | offload | compiled | a 1024 x 512 edit | peak GiB | why |",
+             "|---|---|---|---|---|---|---|---|"]
+    for gib, preset in MEMORY_PRESETS.items():
+        row = measured.get(str(gib), {})
+        edit = f"{row['edit_s']:.1f} s" if "edit_s" in row else "skipped" if "skipped" in row else "not measured yet"
+        peak = f"{row['peak_gib']:.1f}" if isinstance(row.get("peak_gib"), (int, float)) else "-"
+        quantize = {"none": "bf16", "fp8": "float8 (torchao)", "nf4": "4-bit NF4 (bitsandbytes)"}.get(
+            preset.quantize, preset.quantize)
+        lines.append(f"| {gib} GB | `--memory {gib}` | {quantize} | {preset.offload} | "
+                     f"{'yes' if preset.compile else 'no'} | {edit} | {peak} | {preset.why} |")
+    source = (f"Measured by `benchmarks/flux_recipes.py` on {record.get('device', 'a GPU')} (`{path.name}`, "
+              "random weights of the real sizes)." if measured else
+              "Time and memory are not measured yet: the prepared device call `lab/2026-12-04_gpu_flux_recipes/run.sh` "
+              f"writes `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` puts them here.")
+    return "\n".join(lines) + "\n\n" + source
+
+
+BLOCKS = {"results": (BEGIN, END, render), "presets": (PRESETS_BEGIN, PRESETS_END,
+                                                      lambda: "\n".join([PRESETS_BEGIN, presets_table(), PRESETS_END]))}
+
+
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
+    if begin not in text or end not in text:
+        raise ValueError(f"the file has no block {begin[:30]}... (its begin and end markers)")
+    head, rest = text.split(begin, 1)
+    return head + block + rest.split(end, 1)[1]
 
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--write", default=None, metavar="FILE", help="replace the block in FILE (e.g. README.md)")
+    p.add_argument("--write", default=None, metavar="FILE", help="replace the blocks in FILE (e.g. README.md)")
     args = p.parse_args(argv)
-    block = render()
+    blocks = {name: make() for name, (_, _, make) in BLOCKS.items()}
     if args.write:
         path = Path(args.write)
-        path.write_text(replace_block(path.read_text(), block))
+        text = path.read_text()
+        for name, (begin, end, _) in BLOCKS.items():
+            text = replace_block(text, blocks[name], begin, end)
+        path.write_text(text)
     else:
-        print(block)
-    return block
+        print("\n\n".join(blocks.values()))
+    return blocks["results"]
 
 
 if __name__ == "__main__":

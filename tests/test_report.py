@@ -1,4 +1,5 @@
 """The README quotes no result by hand: its results block is what the results files say now."""
+import json
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def test_the_readme_block_is_rendered_from_the_files():
     text = README.read_text()
-    block = text[text.index(report.BEGIN):text.index(report.END) + len(report.END)]
-    assert block == report.render(), "run `python -m icedit_lib.report --write README.md`"
+    for begin, end, make in report.BLOCKS.values():
+        block = text[text.index(begin):text.index(end) + len(end)]
+        assert block == make(), "run `python -m icedit_lib.report --write README.md`"
     assert len(text.splitlines()) <= 130  # a README for learners, not a lab notebook
 
 
@@ -21,5 +23,17 @@ def test_every_number_names_its_file_and_the_block_is_replaced_in_place():
         assert any(c.isdigit() for c in value), what
     stale = f"intro\n{report.BEGIN}\n| old | 1% | x |\n{report.END}\noutro\n"
     assert report.replace_block(stale, report.render()) == f"intro\n{report.render()}\noutro\n"
-    with pytest.raises(ValueError, match="no results block"):
+    with pytest.raises(ValueError, match="no block"):
         report.replace_block("no markers here", report.render())
+
+
+def test_the_presets_table_says_what_is_measured_and_what_is_not(tmp_path):
+    unmeasured = report.presets_table(tmp_path / "missing.json")
+    assert unmeasured.count("| not measured yet |") == 3 and "lab/2026-12-04_gpu_flux_recipes/run.sh" in unmeasured
+    record = tmp_path / "flux_recipes.json"
+    record.write_text(json.dumps({"device": "NVIDIA H200", "presets": {
+        "24": {"edit_s": 7.25, "peak_gib": 21.5}, "16": {"skipped": "ImportError: bitsandbytes"}}}))
+    measured = report.presets_table(record)
+    assert "| 24 GB | `--memory 24` | float8 (torchao) | model | no | 7.2 s | 21.5 |" in measured
+    assert "| 16 GB |" in measured and "skipped" in measured and "NVIDIA H200" in measured
+    assert measured.count("| not measured yet |") == 1  # the 80 GB preset
