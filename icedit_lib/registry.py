@@ -111,8 +111,10 @@ def resolve(name_or_path: str, kind: str | None = None) -> tuple[Entry, str]:
     path = Path(name_or_path).expanduser()
     if path.exists():
         settings = read_settings(path)
+        # a miniature folder keeps its T2I transformer beside the Fill one (`miniature.T2I_SUBFOLDER`)
+        subfolder = "transformer_t2i" if kind == "t2i" and (path / "transformer_t2i").is_dir() else None
         entry = Entry(path.name, kind or "fill", str(path), f"local model {path}",
-                      base=settings.get("base"),
+                      base=settings.get("base"), subfolder=subfolder,
                       **{k: v for k, v in settings.items() if k in SETTINGS})
         return entry, str(path)
     if looks_like_hub_id(name_or_path):

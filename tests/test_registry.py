@@ -58,9 +58,14 @@ def test_dtype_names():
         devices.pick_dtype("int3", "cpu")
 
 
-def test_t2i_pipeline_from_toy_folder(toy_env):
+def test_t2i_pipeline_from_toy_folder(toy_env, toy_dir):
     pipe, entry = registry.load_t2i_pipeline("toy-t2i", device="cpu")
     assert pipe.transformer.config.in_channels == 64 and entry.panel_width == 64
+    # the same folder by path: its T2I transformer, not the Fill one beside it
+    pipe, entry = registry.load_t2i_pipeline(str(toy_dir), device="cpu")
+    assert pipe.transformer.config.in_channels == 64 and entry.subfolder == "transformer_t2i"
+    fill, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    assert fill.transformer.config.in_channels > 64
 
 
 def _save_lora(pipe, path, targets=("attn.to_q", "attn.to_k")):
