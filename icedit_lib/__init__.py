@@ -6,7 +6,7 @@ Modules, in the order the notebooks meet them:
 - miniature: FLUX in miniature, built from configs with the stock classes
 - pretrain_text, train_vae, pretrain_flux, pretrain, learning_curve: pretraining the miniature, stage by stage or
   in one command, pretrain_eval their evaluations; corpus, schedule, checkpoints (TrainingRun, the one training
-  skeleton) serve them
+  skeleton) and config (each training script's typed options) serve them
 - registry, adapters, devices: model names -> pipelines; adapters found, checked and loaded; device, dtype,
   offload, quantization, compilation
 - diptych, editor, inversion: the in-context diptych, mask and IC prompt; ICEditor over FluxFillPipeline (batched

@@ -17,9 +17,9 @@ differences an edit metric must see. Evaluation: held-out retrieval (each panel'
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from . import language as L
 from . import shapesworld as sw
 from .checkpoints import TrainingRun, atomic_dir, step_rng
+from .config import option, parse_config
 from .devices import pick_device
 from .miniature import CLIP_MAX_LENGTH, build_tokenizer
 from .schedule import warmup_cosine
@@ -85,45 +86,49 @@ def retrieval(model, processor, device, n_batches: int = 8, size: int = 64, seed
             "seed": seed}
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--output-dir", default="data/models/toy_clip")
-    p.add_argument("--work-dir", default="checkpoints/toy_clip")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--checkpoint-minutes", type=float, default=2.0)
-    return p.parse_args(argv)
+@dataclass
+class ClipConfig:
+    """The mini CLIP run's options (the command line is built from these fields: `config.parse_config`)."""
+    output_dir: str = option("data/models/toy_clip")
+    work_dir: str = option("checkpoints/toy_clip")
+    steps: int = option(3000)
+    batch_size: int = option(64)
+    lr: float = option(1e-3)
+    warmup: int = option(200)
+    width: int = option(64)
+    layers: int = option(2)
+    seed: int = option(0)
+    threads: int = option(0)
+    device: str = option("auto")
+    checkpoint_minutes: float = option(2.0)
+
+
+def parse_args(argv=None) -> ClipConfig:
+    return parse_config(ClipConfig, argv, description=__doc__.split("\n")[0])
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
-    model, processor = build(args.width, args.layers)
+    config = parse_args(argv)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    model, processor = build(config.width, config.layers)
     model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1)
-    run = TrainingRun(args.work_dir, model, opt, args.steps, "mini CLIP", args.checkpoint_minutes)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.1)
+    run = TrainingRun(config.work_dir, model, opt, config.steps, "mini CLIP", config.checkpoint_minutes)
     while run.step < run.total:
-        rng, _ = step_rng(args.seed, run.step)
-        logits = encode(model, processor, *batch(rng, args.batch_size, "train"), device)
+        rng, _ = step_rng(config.seed, run.step)
+        logits = encode(model, processor, *batch(rng, config.batch_size, "train"), device)
         target = torch.arange(logits.shape[0], device=device)
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2  # CLIP's loss
-        run.optimizer_step(loss, warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05))
+        run.optimizer_step(loss, warmup_cosine(run.step, config.lr, config.warmup, run.total, floor=0.05))
     run.close()
     model.eval()
     record = {"step": run.step, "wall_s": round(run.elapsed, 1), "threads": torch.get_num_threads(),
               "parameters": sum(p.numel() for p in model.parameters()),
-              "evaluation": retrieval(model, processor, device), "args": vars(args)}
-    with atomic_dir(args.output_dir) as tmp:
+              "evaluation": retrieval(model, processor, device), "args": asdict(config)}
+    with atomic_dir(config.output_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         processor.save_pretrained(tmp)
         (tmp / "training.json").write_text(json.dumps(record, indent=2))

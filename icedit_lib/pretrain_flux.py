@@ -43,14 +43,15 @@ step)); `--export-only` writes the current EMA weights into the model folder.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 from functools import partial
 import json
 import math
 import random
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -61,6 +62,7 @@ from . import miniature as mini
 from . import shapesworld as sw
 from .devices import pick_device
 from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_data, step_rng
+from .config import option, parse_config
 from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
@@ -70,72 +72,73 @@ STAGES = ("t2i", "fill")
 FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--stage", choices=STAGES, required=True)
-    p.add_argument("--model-dir", default="data/models/toy", help="the miniature folder to read and export into")
-    p.add_argument("--work-dir", default=None, help="resumable state (default checkpoints/<stage>)")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=500)
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--unmasked-weight", type=float, default=0.1, help="fill: loss weight of unmasked tokens")
-    p.add_argument("--changed-weight", type=float, default=1.0,
-                   help="fill: loss weight of masked diptych tokens where the right panel differs from the left")
-    p.add_argument("--p-identical", type=float, default=0.5,
-                   help="share of diptychs whose halves are identical (the rest show one change); a later "
-                        "phase can lower it once the copy skill is learned")
-    p.add_argument("--fill-kinds", default=",".join(FILL_KINDS),
-                   help="fill: the kinds of example the steps cycle through, one kind per step (right: a "
-                        "diptych with its right half masked; rect_diptych, rect_panel: random rectangles)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--export-every", type=int, default=0, help="also export to --model-dir every N steps")
-    p.add_argument("--stop-at", type=int, default=0,
-                   help="stop (state saved, EMA exported and evaluated) at this step, with the learning-rate "
-                        "schedule still that of --steps: the first phase of a run continued differently")
-    p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="stop this run cleanly after so many minutes (state saved, EMA exported and evaluated); "
-                        "the schedule still spans --steps, so a later run resumes it")
-    p.add_argument("--budget-minutes", type=float, default=0.0,
-                   help="fit --steps to this much training time, timed over the first steps (`schedule.StepBudget`; "
-                        "--steps is then the most it may take): a stage of `pretrain --all`'s time box")
-    p.add_argument("--log-every", type=int, default=25)
-    p.add_argument("--eval-every", type=int, default=2000)
-    p.add_argument("--eval-n", type=int, default=64)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--data-workers", type=int, default=0,
-                   help="make each step's data in this many worker processes, ahead of the training step (the "
-                        "same data as without: `checkpoints.step_data`); on a GPU the rendering is what limits the speed")
-    p.add_argument("--mixed-precision", choices=("no", "bf16"), default="no",
-                   help="bf16: the loss computed under bf16 autocast (weights, optimizer and EMA stay fp32)")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the transformer for training: a few minutes of compilation at the start; "
-                        "on the 2-core CPU a 1-thread step ran 1.5x faster, a 2-thread run about as fast as eager")
-    p.add_argument("--export-only", action="store_true", help="export the saved state's EMA and evaluate")
-    p.add_argument("--freeze-text-encoders", action="store_true",
-                   help="t2i: train the transformer only, with the encoders already in --model-dir (frozen once "
-                        "the Fill stage has started from them)")
-    p.add_argument("--pretrained-text", action="store_true",
-                   help="t2i: a fresh transformer on the frozen encoders that `pretrain_text` wrote into --model-dir "
-                        "(language before images); without it, a fresh T2I trains fresh encoders jointly")
-    p.add_argument("--continue-from-export", action="store_true",
-                   help="no state in --work-dir: continue from the weights exported in --model-dir (a new "
-                        "session's fresh checkout), with a fresh optimizer re-warmed over --warmup steps")
-    p.add_argument("--fresh-schedule", action="store_true",
-                   help="with --continue-from-export: a learning-rate schedule of the run's own (warm-up to --lr, "
-                        "then cosine to a tenth of it at --steps) from the exported step, instead of the tail of "
-                        "one cosine over steps 0 to --steps, which starts a late continuation far below --lr")
-    args = p.parse_args(argv)
-    args.work_dir = args.work_dir or f"checkpoints/{args.stage}"
-    if args.fresh_schedule and not args.continue_from_export:
-        p.error("--fresh-schedule starts a schedule at an exported step: it needs --continue-from-export")
-    unknown = set(args.fill_kinds.split(",")) - set(FILL_KINDS)
-    if unknown:
-        p.error(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
-    return args
+@dataclass
+class PretrainConfig:
+    """A pretraining stage's options (the command line is built from these fields: `config.parse_config`)."""
+    stage: Literal["t2i", "fill"] = field(metadata={"help": "which transformer to train"})
+    model_dir: str = option("data/models/toy", "the miniature folder to read and export into")
+    work_dir: str | None = option(None, "resumable state (default checkpoints/<stage>)")
+    steps: int = option(20000)
+    batch_size: int = option(16)
+    lr: float = option(1e-3)
+    warmup: int = option(500)
+    ema: float = option(0.999)
+    unmasked_weight: float = option(0.1, "fill: loss weight of unmasked tokens")
+    changed_weight: float = option(1.0, "fill: loss weight of masked diptych tokens where the right panel differs "
+                                        "from the left")
+    p_identical: float = option(0.5, "share of diptychs whose halves are identical (the rest show one change); a "
+                                     "later phase can lower it once the copy skill is learned")
+    fill_kinds: str = option(",".join(FILL_KINDS), "fill: the kinds of example the steps cycle through, one kind per "
+                                                   "step (right: a diptych with its right half masked; rect_diptych, "
+                                                   "rect_panel: random rectangles)")
+    seed: int = option(0)
+    checkpoint_minutes: float = option(5.0)
+    export_every: int = option(0, "also export to --model-dir every N steps")
+    stop_at: int = option(0, "stop (state saved, EMA exported and evaluated) at this step, with the learning-rate "
+                             "schedule still that of --steps: the first phase of a run continued differently")
+    max_minutes: float = option(0.0, "stop this run cleanly after so many minutes (state saved, EMA exported and "
+                                     "evaluated); the schedule still spans --steps, so a later run resumes it")
+    budget_minutes: float = option(0.0, "fit --steps to this much training time, timed over the first steps "
+                                        "(`schedule.StepBudget`; --steps is then the most it may take): a stage of "
+                                        "`pretrain --all`'s time box")
+    log_every: int = option(25)
+    eval_every: int = option(2000)
+    eval_n: int = option(64)
+    threads: int = option(0)
+    device: str = option("auto")
+    data_workers: int = option(0, "make each step's data in this many worker processes, ahead of the training step "
+                                  "(the same data as without: `checkpoints.step_data`); on a GPU the rendering is "
+                                  "what limits the speed")
+    mixed_precision: Literal["no", "bf16"] = option("no", "bf16: the loss computed under bf16 autocast (weights, "
+                                                          "optimizer and EMA stay fp32)")
+    compile: bool = option(False, "torch.compile the transformer for training: a few minutes of compilation at the "
+                                  "start; on the 2-core CPU a 1-thread step ran 1.5x faster, a 2-thread run about "
+                                  "as fast as eager")
+    export_only: bool = option(False, "export the saved state's EMA and evaluate")
+    freeze_text_encoders: bool = option(False, "t2i: train the transformer only, with the encoders already in "
+                                               "--model-dir (frozen once the Fill stage has started from them)")
+    pretrained_text: bool = option(False, "t2i: a fresh transformer on the frozen encoders that `pretrain_text` "
+                                          "wrote into --model-dir (language before images); without it, a fresh "
+                                          "T2I trains fresh encoders jointly")
+    continue_from_export: bool = option(False, "no state in --work-dir: continue from the weights exported in "
+                                               "--model-dir (a new session's fresh checkout), with a fresh optimizer "
+                                               "re-warmed over --warmup steps")
+    fresh_schedule: bool = option(False, "with --continue-from-export: a learning-rate schedule of the run's own "
+                                         "(warm-up to --lr, then cosine to a tenth of it at --steps) from the "
+                                         "exported step, instead of the tail of one cosine over steps 0 to --steps, "
+                                         "which starts a late continuation far below --lr")
+
+    def __post_init__(self):
+        self.work_dir = self.work_dir or f"checkpoints/{self.stage}"
+        if self.fresh_schedule and not self.continue_from_export:
+            raise ValueError("--fresh-schedule starts a schedule at an exported step: it needs --continue-from-export")
+        unknown = set(self.fill_kinds.split(",")) - set(FILL_KINDS)
+        if unknown:
+            raise ValueError(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
+
+
+def parse_args(argv=None) -> PretrainConfig:
+    return parse_config(PretrainConfig, argv, description=__doc__.split("\n")[0])
 
 
 # --------------------------------------------------------------------------- data
@@ -217,11 +220,11 @@ class Trainable(torch.nn.Module):
         self.text_encoder_2 = text_encoder_2
 
 
-def build_stage(args, device):
+def build_stage(config, device):
     """(pipeline with every component, Trainable) for a fresh start of the stage."""
-    model_dir = Path(args.model_dir)
+    model_dir = Path(config.model_dir)
     vae = AutoencoderKL.from_pretrained(model_dir / "vae").to(device).eval().requires_grad_(False)
-    if args.stage == "t2i" and args.freeze_text_encoders:  # continue the T2I model beside a Fill run
+    if config.stage == "t2i" and config.freeze_text_encoders:  # continue the T2I model beside a Fill run
         pipe = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
             model_dir, subfolder=mini.T2I_SUBFOLDER))
         pipe.vae = vae
@@ -229,8 +232,8 @@ def build_stage(args, device):
         for enc in (pipe.text_encoder, pipe.text_encoder_2):
             enc.eval().requires_grad_(False)
         trainable = Trainable(pipe.transformer)
-    elif args.stage == "t2i" and args.pretrained_text:  # a fresh transformer reading frozen, pretrained encoders
-        torch.manual_seed(args.seed)
+    elif config.stage == "t2i" and config.pretrained_text:  # a fresh transformer reading frozen, pretrained encoders
+        torch.manual_seed(config.seed)
         pipe = FluxPipeline.from_pretrained(model_dir, transformer=None)
         width = pipe.text_encoder_2.config.d_model
         transformer = mini.build_transformer(fill=False, text_width=width)
@@ -239,8 +242,8 @@ def build_stage(args, device):
         for enc in (pipe.text_encoder, pipe.text_encoder_2):
             enc.eval().requires_grad_(False)
         trainable = Trainable(transformer)
-    elif args.stage == "t2i":
-        torch.manual_seed(args.seed)
+    elif config.stage == "t2i":
+        torch.manual_seed(config.seed)
         tok, tok2 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
         clip, t5 = mini.build_text_encoders(len(tok), len(tok2), tok.eos_token_id)
         transformer = mini.build_transformer(fill=False)
@@ -277,30 +280,30 @@ def shifted_logit_normal(n: int, seq_len: int, scheduler_config, generator) -> t
     return math.exp(mu) / (math.exp(mu) + (1 / t - 1))
 
 
-def step_examples(args, step: int) -> dict:
+def step_examples(config, step: int) -> dict:
     """One step's data, a function of (seed, step) alone: uint8 images [B, H, W, 3], masks [B, H, W]
     (Fill) and captions. Made in the main process, or ahead of it in worker processes (`step_batches`)."""
-    rng, _ = step_rng(args.seed, step)
-    if args.stage == "t2i":
-        examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(args.batch_size)]
+    rng, _ = step_rng(config.seed, step)
+    if config.stage == "t2i":
+        examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(config.batch_size)]
     else:
-        kinds = args.fill_kinds.split(",")
-        examples = [fill_example(rng, kinds[step % len(kinds)], args.p_identical) for _ in range(args.batch_size)]
+        kinds = config.fill_kinds.split(",")
+        examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical) for _ in range(config.batch_size)]
     return {"images": np.stack([np.asarray(e[0].convert("RGB")) for e in examples]),
-            "masks": np.stack([e[1] for e in examples]) if args.stage == "fill" else None,
+            "masks": np.stack([e[1] for e in examples]) if config.stage == "fill" else None,
             "captions": [e[-1] for e in examples]}
 
 
-def step_batches(args, start: int, stop: int):
+def step_batches(config, start: int, stop: int):
     """(step, examples) in order, made in `--data-workers` processes (`checkpoints.step_data`)."""
-    return step_data(partial(step_examples, args), start, stop, args.data_workers)
+    return step_data(partial(step_examples, config), start, stop, config.data_workers)
 
 
-def training_loss(pipe, args, step: int, device, examples: dict | None = None) -> torch.Tensor:
+def training_loss(pipe, config, step: int, device, examples: dict | None = None) -> torch.Tensor:
     """The step's rectified-flow loss (module docstring); `examples` as `step_examples` makes them."""
-    examples = step_examples(args, step) if examples is None else examples
-    _, gen = step_rng(args.seed, step)
-    b = args.batch_size
+    examples = step_examples(config, step) if examples is None else examples
+    _, gen = step_rng(config.seed, step)
+    b = config.batch_size
     images = torch.as_tensor(examples["images"]).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     masks = None if examples["masks"] is None else torch.as_tensor(examples["masks"])[:, None].to(device)
     captions = list(examples["captions"])
@@ -329,9 +332,9 @@ def training_loss(pipe, args, step: int, device, examples: dict | None = None) -
     if masks is None:
         return err.mean()
     masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is
-    weight = masked_tokens + args.unmasked_weight * (1 - masked_tokens)
-    if args.changed_weight != 1.0 and width == 2 * height:  # single panels have no left to differ from
-        weight = weight * (1 + (args.changed_weight - 1) * masked_tokens * changed_tokens(images, err.shape[1]))
+    weight = masked_tokens + config.unmasked_weight * (1 - masked_tokens)
+    if config.changed_weight != 1.0 and width == 2 * height:  # single panels have no left to differ from
+        weight = weight * (1 + (config.changed_weight - 1) * masked_tokens * changed_tokens(images, err.shape[1]))
     return (err * weight).sum() / weight.sum()
 
 
@@ -347,34 +350,34 @@ def learning_rate(step: int, peak: float, warmup: int, total: int, rewarm_from: 
 
 
 # --------------------------------------------------------------------------- main
-def export(pipe, ema: Trainable, args, record: dict) -> None:
+def export(pipe, ema: Trainable, config, record: dict) -> None:
     """Write the EMA weights into the model folder (diffusers layout) with a record."""
-    out = Path(args.model_dir)
-    parts = {mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer": ema.transformer}
+    out = Path(config.model_dir)
+    parts = {mini.T2I_SUBFOLDER if config.stage == "t2i" else "transformer": ema.transformer}
     if ema.text_encoder is not None:  # trained jointly in the first T2I run
         parts.update(text_encoder=ema.text_encoder, text_encoder_2=ema.text_encoder_2,
                      tokenizer=pipe.tokenizer, tokenizer_2=pipe.tokenizer_2)
     for sub, part in parts.items():
         with atomic_dir(out / sub) as tmp:
             part.save_pretrained(tmp, **({} if sub.startswith("tokenizer") else {"safe_serialization": True}))
-    write_training_record(args, record)
+    write_training_record(config, record)
 
 
-def write_training_record(args, record: dict) -> None:
+def write_training_record(config, record: dict) -> None:
     """training_<stage>.json beside the exported weights: step, wall time, evaluation, arguments."""
-    atomic_write_text(Path(args.model_dir) / f"training_{args.stage}.json", json.dumps(record, indent=2))
+    atomic_write_text(Path(config.model_dir) / f"training_{config.stage}.json", json.dumps(record, indent=2))
 
 
-def load_export(model: Trainable, args, device) -> tuple[int, float]:
+def load_export(model: Trainable, config, device) -> tuple[int, float]:
     """Load the weights `export` wrote (the EMA) into `model`; return (step, wall seconds) so far."""
     from transformers import CLIPTextModel, T5EncoderModel
 
-    out = Path(args.model_dir)
-    record_path = out / f"training_{args.stage}.json"
+    out = Path(config.model_dir)
+    record_path = out / f"training_{config.stage}.json"
     if not record_path.exists():
         raise SystemExit(f"--continue-from-export: {record_path} does not exist (nothing was exported)")
     record = json.loads(record_path.read_text())
-    sub = mini.T2I_SUBFOLDER if args.stage == "t2i" else "transformer"
+    sub = mini.T2I_SUBFOLDER if config.stage == "t2i" else "transformer"
     exported = FluxTransformer2DModel.from_pretrained(out, subfolder=sub)
     model.transformer.load_state_dict(exported.state_dict())
     if model.text_encoder is not None:
@@ -384,13 +387,13 @@ def load_export(model: Trainable, args, device) -> tuple[int, float]:
     return record["step"], record["wall_s"]
 
 
-def eval_pipeline(pipe, ema: Trainable, args):
+def eval_pipeline(pipe, ema: Trainable, config):
     """A pipeline over the EMA weights, in eval mode, for sampling."""
     components = dict(pipe.components)
     components["transformer"] = ema.transformer
     if ema.text_encoder is not None:
         components.update(text_encoder=ema.text_encoder, text_encoder_2=ema.text_encoder_2)
-    cls = FluxPipeline if args.stage == "t2i" else FluxFillPipeline
+    cls = FluxPipeline if config.stage == "t2i" else FluxFillPipeline
     sampler = cls(**components)
     sampler.set_progress_bar_config(disable=True)
     for m in (sampler.transformer, sampler.text_encoder, sampler.text_encoder_2):
@@ -398,9 +401,9 @@ def eval_pipeline(pipe, ema: Trainable, args):
     return sampler
 
 
-def evaluate(pipe, ema, args) -> dict:
-    sampler = eval_pipeline(pipe, ema, args)
-    result = (evaluate_t2i if args.stage == "t2i" else evaluate_fill)(sampler, n=args.eval_n)
+def evaluate(pipe, ema, config) -> dict:
+    sampler = eval_pipeline(pipe, ema, config)
+    result = (evaluate_t2i if config.stage == "t2i" else evaluate_fill)(sampler, n=config.eval_n)
     for m in (ema.transformer, ema.text_encoder, ema.text_encoder_2):
         if m is not None:
             m.train()
@@ -408,65 +411,67 @@ def evaluate(pipe, ema, args) -> dict:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    pipe, model = build_stage(args, device)
+    config = parse_args(argv)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    pipe, model = build_stage(config, device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0,
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0,
                             betas=(0.9, 0.99))
-    run = TrainingRun(args.work_dir, model, opt, total=args.steps, desc=args.stage,
-                      checkpoint_minutes=args.checkpoint_minutes, budget_minutes=args.budget_minutes,
-                      log_every=args.log_every, ema=ema, ema_decay=args.ema)
-    if not run.state_path.exists() and args.continue_from_export:
-        step, elapsed = load_export(model, args, device)
+    run = TrainingRun(config.work_dir, model, opt, total=config.steps, desc=config.stage,
+                      checkpoint_minutes=config.checkpoint_minutes, budget_minutes=config.budget_minutes,
+                      log_every=config.log_every, ema=ema, ema_decay=config.ema)
+    if not run.state_path.exists() and config.continue_from_export:
+        step, elapsed = load_export(model, config, device)
         ema.load_state_dict(model.state_dict())
         run.start_at(step, elapsed, rewarm_from=step)  # a fresh optimizer on trained weights warms up again
-        print(f"continuing {args.stage} from the weights exported at step {step} (fresh optimizer)")
-    elif not run.state_path.exists() and args.export_only:
+        print(f"continuing {config.stage} from the weights exported at step {step} (fresh optimizer)")
+    elif not run.state_path.exists() and config.export_only:
         raise SystemExit(f"nothing to export: {run.state_path} does not exist")
     rewarm_from = run.extra.get("rewarm_from", 0)
-    if args.compile and not args.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
+    if config.compile and not config.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
         model.transformer.compile(dynamic=False)
 
     def record(ev: dict | None) -> dict:
-        args.steps = run.total  # the schedule's length, fitted to --budget-minutes if one was given
-        return {"stage": args.stage, "step": run.step, "wall_s": round(run.elapsed, 1), "device": device,
+        return {"stage": config.stage, "step": run.step, "wall_s": round(run.elapsed, 1), "device": device,
                 **({"gpu": torch.cuda.get_device_name()} if device.startswith("cuda") else {}),
-                "threads": torch.get_num_threads(), "evaluation": ev, "args": vars(args)}
+                "threads": torch.get_num_threads(), "evaluation": ev,
+                # steps: the schedule's length, fitted to --budget-minutes if one was given
+                "args": {**asdict(config), "steps": run.total}}
 
-    if args.export_only:
+    if config.export_only:
         run.close()
-        rec = record(evaluate(pipe, ema, args))
-        export(pipe, ema, args, rec)
+        rec = record(evaluate(pipe, ema, config))
+        export(pipe, ema, config, rec)
         return rec
-    deadline = time.time() + args.max_minutes * 60 if args.max_minutes else math.inf
-    last = lambda: min(run.total, args.stop_at) if args.stop_at else run.total  # noqa: E731 (the total may be fitted)
-    batches = step_batches(args, run.step, last())
-    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=args.mixed_precision == "bf16")
+    deadline = time.time() + config.max_minutes * 60 if config.max_minutes else math.inf
+    def last() -> int:  # the total may be fitted to a time budget after the first steps
+        return min(run.total, config.stop_at) if config.stop_at else run.total
+    batches = step_batches(config, run.step, last())
+    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=config.mixed_precision == "bf16")
     while run.step < last():
         data_step, examples = next(batches)
         assert data_step == run.step, (data_step, run.step)
         with autocast:
-            loss = training_loss(pipe, args, run.step, device, examples)
-        run.optimizer_step(loss, learning_rate(run.step, args.lr, args.warmup, run.total, rewarm_from,
-                                               args.fresh_schedule))
-        if run.step % args.eval_every == 0:
-            ev = evaluate(pipe, ema, args)
+            loss = training_loss(pipe, config, run.step, device, examples)
+        run.optimizer_step(loss, learning_rate(run.step, config.lr, config.warmup, run.total, rewarm_from,
+                                               config.fresh_schedule))
+        if run.step % config.eval_every == 0:
+            ev = evaluate(pipe, ema, config)
             run.log({"step": run.step, "eval": ev})
             run.bar.write(f"step {run.step}: {ev}")
         out_of_time = time.time() > deadline
         if run.step == last() or out_of_time:  # stopped before the schedule's end: save where it stands
             run.save()
-        if args.export_every and run.step % args.export_every == 0 and run.step != last() and not out_of_time:
-            export(pipe, ema, args, record(None))  # the last step's export follows the loop
+        if config.export_every and run.step % config.export_every == 0 and run.step != last() and not out_of_time:
+            export(pipe, ema, config, record(None))  # the last step's export follows the loop
         if out_of_time:
             break
     run.close()
-    export(pipe, ema, args, record(None))  # the weights before the evaluation: a failure there loses nothing
-    rec = record(evaluate(pipe, ema, args))
-    write_training_record(args, rec)
+    export(pipe, ema, config, record(None))  # the weights before the evaluation: a failure there loses nothing
+    rec = record(evaluate(pipe, ema, config))
+    write_training_record(config, rec)
     return rec
 
 

@@ -27,11 +27,11 @@ tokenizer (e.g. the shipped ones), so old and new can be compared.
 """
 from __future__ import annotations
 
-import argparse
 import bisect
 import functools
 import json
 import random
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -42,6 +42,7 @@ from . import language as L
 from . import miniature as mini
 from .devices import pick_device
 from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_data, step_rng
+from .config import option, parse_config
 from .schedule import warmup_cosine
 
 
@@ -234,32 +235,36 @@ def probe_summary(result: dict) -> str:
 
 
 # --------------------------------------------------------------------------- training
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out-dir", help="the encoders and tokenizers, diffusers layout (e.g. a miniature folder)")
-    p.add_argument("--work-dir", default="checkpoints/text", help="resumable state")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--width", type=int, default=64, help="both encoders' width (FLUX's joint_attention_dim here)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--probe-texts", type=int, default=3000)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--data-workers", type=int, default=0,
-                   help="make and label each step's texts in this many worker processes, ahead of the step")
-    p.add_argument("--checkpoint-minutes", type=float, default=2.0)
-    p.add_argument("--budget-minutes", type=float, default=0.0,
-                   help="fit --steps to this much training time (`schedule.StepBudget`), at most --steps")
-    p.add_argument("--probe-only", default=None, metavar="DIR",
-                   help="measure the encoders saved in DIR (text_encoder, tokenizer, text_encoder_2, tokenizer_2)")
-    p.add_argument("--probe-out", default=None, metavar="FILE", help="with --probe-only: write the probe as JSON")
-    args = p.parse_args(argv)
-    if not args.out_dir and not args.probe_only:
-        p.error("give --out-dir (train) or --probe-only DIR (measure)")
-    return args
+@dataclass
+class TextConfig:
+    """The text stage's options (the command line is built from these fields: `config.parse_config`)."""
+    out_dir: str | None = option(None, "the encoders and tokenizers, diffusers layout (e.g. a miniature folder)")
+    work_dir: str = option("checkpoints/text", "resumable state")
+    steps: int = option(3000)
+    batch_size: int = option(128)
+    lr: float = option(2e-3)
+    warmup: int = option(200)
+    width: int = option(64, "both encoders' width (FLUX's joint_attention_dim here)")
+    layers: int = option(2)
+    seed: int = option(0)
+    probe_texts: int = option(3000)
+    threads: int = option(0)
+    device: str = option("auto")
+    data_workers: int = option(0, "make and label each step's texts in this many worker processes, ahead of the step")
+    checkpoint_minutes: float = option(2.0)
+    budget_minutes: float = option(0.0, "fit --steps to this much training time (`schedule.StepBudget`), at most "
+                                        "--steps")
+    probe_only: str | None = option(None, "measure the encoders saved in this folder (text_encoder, tokenizer, "
+                                          "text_encoder_2, tokenizer_2)", metavar="DIR")
+    probe_out: str | None = option(None, "with --probe-only: write the probe as JSON", metavar="FILE")
+
+    def __post_init__(self):
+        if not self.out_dir and not self.probe_only:
+            raise ValueError("give --out-dir (train) or --probe-only DIR (measure)")
+
+
+def parse_args(argv=None) -> TextConfig:
+    return parse_config(TextConfig, argv, description=__doc__.split("\n")[0])
 
 
 def load_encoders(folder: str | Path):
@@ -273,41 +278,41 @@ def load_encoders(folder: str | Path):
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.probe_only:
-        result = probe(*load_encoders(args.probe_only), n_texts=args.probe_texts)
+    config = parse_args(argv)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if config.probe_only:
+        result = probe(*load_encoders(config.probe_only), n_texts=config.probe_texts)
         print(probe_summary(result))
-        if args.probe_out:
-            Path(args.probe_out).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(args.probe_out, json.dumps(result | {"encoders": str(args.probe_only)}, indent=2))
+        if config.probe_out:
+            Path(config.probe_out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(config.probe_out, json.dumps(result | {"encoders": str(config.probe_only)}, indent=2))
         return result
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
     clip_tok, t5_tok = mini.build_tokenizer("clip"), mini.build_tokenizer("t5")
-    clip, t5 = mini.build_text_encoders(len(clip_tok), len(t5_tok), clip_tok.eos_token_id, args.width, args.layers)
-    heads = Heads(args.width, args.width)
+    clip, t5 = mini.build_text_encoders(len(clip_tok), len(t5_tok), clip_tok.eos_token_id, config.width, config.layers)
+    heads = Heads(config.width, config.width)
     modules = nn.ModuleDict({"clip": clip, "t5": t5, "heads": heads}).to(device).train()
-    opt = torch.optim.AdamW(modules.parameters(), lr=args.lr, weight_decay=0.01)
-    run = TrainingRun(args.work_dir, modules, opt, args.steps, "text", args.checkpoint_minutes, args.budget_minutes)
-    batches = step_data(functools.partial(step_batch, args.seed, args.batch_size), run.step, run.total,
-                        args.data_workers)
+    opt = torch.optim.AdamW(modules.parameters(), lr=config.lr, weight_decay=0.01)
+    run = TrainingRun(config.work_dir, modules, opt, config.steps, "text", config.checkpoint_minutes, config.budget_minutes)
+    batches = step_data(functools.partial(step_batch, config.seed, config.batch_size), run.step, run.total,
+                        config.data_workers)
     while run.step < run.total:
         data_step, (cb, tb) = next(batches)
         assert data_step == run.step, (data_step, run.step)
         cb, tb = ({k: v.to(device) for k, v in part.items()} for part in (cb, tb))
         terms = loss_terms(heads, *encoder_outputs(clip, t5, cb, tb), cb, tb)
         loss = sum(terms.values())
-        run.optimizer_step(loss, warmup_cosine(run.step, args.lr, args.warmup, run.total, floor=0.05),
+        run.optimizer_step(loss, warmup_cosine(run.step, config.lr, config.warmup, run.total, floor=0.05),
                            **{k: v.detach() for k, v in terms.items()})
     run.close()
     clip, t5 = clip.cpu().eval(), t5.cpu().eval()
-    result = probe(clip, clip_tok, t5, t5_tok, n_texts=args.probe_texts)
+    result = probe(clip, clip_tok, t5, t5_tok, n_texts=config.probe_texts)
     print(probe_summary(result))
     record = {"stage": "text", "step": run.step, "wall_s": round(run.elapsed, 1),
-              "threads": torch.get_num_threads(), "probe": result, "args": vars(args)}
-    save_encoders(args.out_dir, clip, clip_tok, t5, t5_tok, record)
+              "threads": torch.get_num_threads(), "probe": result, "args": asdict(config)}
+    save_encoders(config.out_dir, clip, clip_tok, t5, t5_tok, record)
     return record
 
 

@@ -41,14 +41,13 @@ file; the other encoder adapters are saved beside the weights in transformers' a
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import random
-import shlex
 import shutil
-import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 from PIL import Image
@@ -56,6 +55,7 @@ from PIL import Image
 from . import adapters, registry
 from . import shapesworld as sw
 from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
+from .config import command_line, option, parse_config
 from .corpus import to_tensor
 from .diptych import changed_tokens, make_prompt, plan_layout
 from .edit_pairs import pair_source
@@ -66,62 +66,64 @@ AUTHORS_TARGETS = (r"^(x_embedder|transformer_blocks\.\d+\.(norm1\.linear|attn\.
                    r"attn\.to_q|attn\.to_k|attn\.to_v))$")
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--base", default="toy", help="registry name or folder of a FluxFillPipeline")
-    p.add_argument("--data", default="shapesworld", help="shapesworld | magicbrush:FILES | omniedit:FILES")
-    p.add_argument("--output-dir", required=True)
-    p.add_argument("--work-dir", default=None, help="resumable state (default: OUTPUT_DIR/checkpoint)")
-    p.add_argument("--adapter", choices=("lora", "moe"), default="lora")
-    p.add_argument("--rank", type=int, default=32)
-    p.add_argument("--alpha", type=float, default=32.0)
-    p.add_argument("--targets", default="authors", help="'authors' or a regex of module names for plain LoRA")
-    p.add_argument("--num-experts", type=int, default=4)
-    p.add_argument("--top-k", type=int, default=1)
-    p.add_argument("--text-encoder-rank", type=int, default=0,
-                   help="also adapt the CLIP and T5 encoders' attention with LoRA of this rank (0: frozen, as the "
-                        "paper); one process")
-    p.add_argument("--moe-placement", choices=("paper", "authors"), default="paper")
-    p.add_argument("--router", choices=("trainable", "fixed"), default="trainable")
-    p.add_argument("--router-input", choices=("token", "instruction"), default="token",
-                   help="what the MoE router reads: each token (the paper) or the pooled text embedding, one "
-                        "expert per edit (an ablation)")
-    p.add_argument("--balance-coef", type=float, default=0.01)
-    p.add_argument("--loss-region", choices=("all", "right"), default="all")
-    p.add_argument("--changed-weight", type=float, default=1.0,
-                   help="loss weight of right-half tokens where the target differs from the source (1: the authors)")
-    p.add_argument("--caption-distill", type=float, default=0.0,
-                   help="blend the target with the adapter-free base's prediction from the pair's descriptive "
-                        "caption, this weight (0: the authors; ShapesWorld data only)")
-    p.add_argument("--prompt", choices=("ic", "direct"), default="ic")
-    p.add_argument("--prompt-dropout", type=float, default=0.1)
-    p.add_argument("--optimizer", choices=("prodigy", "adamw"), default="prodigy")
-    p.add_argument("--lr", type=float, default=1.0, help="Prodigy: 1.0 (it estimates the step size)")
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--max-grad-norm", type=float, default=0.5)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--grad-accum", type=int, default=2)
-    p.add_argument("--max-steps", type=int, default=2000, help="optimizer steps")
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--validate-every", type=int, default=500)
-    p.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
-    p.add_argument("--gradient-checkpointing", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--eval-n", type=int, default=0,
-                   help="after training, evaluate on this many held-out edits (the fine-tuning experiment's suite) "
-                        "and put the numbers in training.json and the model card")
-    args = p.parse_args(argv)
-    if not 0.0 <= args.caption_distill <= 1.0:
-        p.error(f"--caption-distill is a blend weight in [0, 1], got {args.caption_distill}")
-    if args.caption_distill and not args.data.startswith("shapesworld"):
-        p.error("--caption-distill needs descriptive captions, which only ShapesWorld pairs carry")
-    args.work_dir = args.work_dir or str(Path(args.output_dir) / "checkpoint")
-    return args
+@dataclass
+class TrainConfig:
+    """The fine-tuning run's options (the command line is built from these fields: `config.parse_config`)."""
+    output_dir: str = field(metadata={"help": "where the adapter, its record and card are written"})
+    base: str = option("toy", "registry name or folder of a FluxFillPipeline")
+    data: str = option("shapesworld", "shapesworld | magicbrush:FILES | omniedit:FILES")
+    work_dir: str | None = option(None, "resumable state (default: OUTPUT_DIR/checkpoint)")
+    adapter: Literal["lora", "moe"] = option("lora")
+    rank: int = option(32)
+    alpha: float = option(32.0)
+    targets: str = option("authors", "'authors' or a regex of module names for plain LoRA")
+    num_experts: int = option(4)
+    top_k: int = option(1)
+    text_encoder_rank: int = option(0, "also adapt the CLIP and T5 encoders' attention with LoRA of this rank (0: "
+                                       "frozen, as the paper); one process")
+    moe_placement: Literal["paper", "authors"] = option("paper")
+    router: Literal["trainable", "fixed"] = option("trainable")
+    router_input: Literal["token", "instruction"] = option("token", "what the MoE router reads: each token (the "
+                                                           "paper) or the pooled text embedding, one expert per "
+                                                           "edit (an ablation)")
+    balance_coef: float = option(0.01)
+    loss_region: Literal["all", "right"] = option("all")
+    changed_weight: float = option(1.0, "loss weight of right-half tokens where the target differs from the source "
+                                        "(1: the authors)")
+    caption_distill: float = option(0.0, "blend the target with the adapter-free base's prediction from the pair's "
+                                         "descriptive caption, this weight (0: the authors; ShapesWorld data only)")
+    prompt: Literal["ic", "direct"] = option("ic")
+    prompt_dropout: float = option(0.1)
+    optimizer: Literal["prodigy", "adamw"] = option("prodigy")
+    lr: float = option(1.0, "Prodigy: 1.0 (it estimates the step size)")
+    weight_decay: float = option(0.01)
+    max_grad_norm: float = option(0.5)
+    batch_size: int = option(1)
+    grad_accum: int = option(2)
+    max_steps: int = option(2000, "optimizer steps")
+    checkpoint_minutes: float = option(5.0)
+    validate_every: int = option(500)
+    mixed_precision: Literal["no", "bf16", "fp16"] = option("no")
+    gradient_checkpointing: bool = option(False)
+    seed: int = option(0)
+    threads: int = option(0)
+    eval_n: int = option(0, "after training, evaluate on this many held-out edits (the fine-tuning experiment's "
+                            "suite) and put the numbers in training.json and the model card")
+
+    def __post_init__(self):
+        if not 0.0 <= self.caption_distill <= 1.0:
+            raise ValueError(f"--caption-distill is a blend weight in [0, 1], got {self.caption_distill}")
+        if self.caption_distill and not self.data.startswith("shapesworld"):
+            raise ValueError("--caption-distill needs descriptive captions, which only ShapesWorld pairs carry")
+        self.work_dir = self.work_dir or str(Path(self.output_dir) / "checkpoint")
+
+
+def parse_args(argv=None) -> TrainConfig:
+    return parse_config(TrainConfig, argv, description=__doc__.split("\n")[0])
 
 
 # --------------------------------------------------------------------------- model
-def add_adapter(transformer, args) -> list[str]:
+def add_adapter(transformer, config: TrainConfig) -> list[str]:
     """LoRA (peft) on the target modules; for `moe`, routed experts on the placement modules
     and plain LoRA on the remaining targets. Returns the MoE module names."""
     import re
@@ -131,18 +133,18 @@ def add_adapter(transformer, args) -> list[str]:
     from .lora_moe import add_lora_moe, placement_modules
 
     transformer.requires_grad_(False)
-    pattern = re.compile(AUTHORS_TARGETS if args.targets == "authors" else args.targets)
-    moe_names = placement_modules(transformer, args.moe_placement) if args.adapter == "moe" else []
+    pattern = re.compile(AUTHORS_TARGETS if config.targets == "authors" else config.targets)
+    moe_names = placement_modules(transformer, config.moe_placement) if config.adapter == "moe" else []
     plain = [n for n, m in transformer.named_modules()
              if isinstance(m, torch.nn.Linear) and pattern.fullmatch(n) and n not in moe_names]
     if plain:
-        transformer.add_adapter(LoraConfig(r=args.rank, lora_alpha=args.alpha, init_lora_weights="gaussian",
+        transformer.add_adapter(LoraConfig(r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian",
                                            target_modules=plain))
     if moe_names:
-        add_lora_moe(transformer, moe_names, args.num_experts, args.rank, args.alpha, args.top_k, args.router,
-                     args.router_input)
+        add_lora_moe(transformer, moe_names, config.num_experts, config.rank, config.alpha, config.top_k, config.router,
+                     config.router_input)
     if not plain and not moe_names:
-        raise ValueError(f"--targets {args.targets!r} matches no Linear module of the transformer")
+        raise ValueError(f"--targets {config.targets!r} matches no Linear module of the transformer")
     return moe_names
 
 
@@ -198,8 +200,9 @@ def diptych_pair(pair: dict, panel_width: int, multiple: int) -> torch.Tensor:
     return torch.cat([both[0], both[1]], dim=-1)[None]
 
 
-def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Generator, rng: random.Random,
-                     panel_width: int, max_sequence_length: int, device, guidance_embeds: bool = True):
+def micro_batch_loss(pipe, transformer, config: TrainConfig, pairs: list[dict], gen: torch.Generator,
+                     rng: random.Random, panel_width: int, max_sequence_length: int, device,
+                     guidance_embeds: bool = True):
     from .lora_moe import balance_loss
 
     multiple = pipe.vae_scale_factor * 2
@@ -207,9 +210,9 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
     b, _, height, width = images.shape
     mask = torch.zeros(b, 1, height, width, device=device, dtype=images.dtype)
     mask[..., width // 2:] = 1.0
-    dropped = [rng.random() < args.prompt_dropout for _ in pairs]
-    prompts = [" " if drop else make_prompt(p["instruction"], args.prompt) for p, drop in zip(pairs, dropped)]
-    with torch.set_grad_enabled(bool(args.text_encoder_rank)):  # adapted encoders learn
+    dropped = [rng.random() < config.prompt_dropout for _ in pairs]
+    prompts = [" " if drop else make_prompt(p["instruction"], config.prompt) for p, drop in zip(pairs, dropped)]
+    with torch.set_grad_enabled(bool(config.text_encoder_rank)):  # adapted encoders learn
         embeds, pooled, text_ids = pipe.encode_prompt(prompts, None, device=device,
                                                       max_sequence_length=max_sequence_length)
     with torch.no_grad():
@@ -228,29 +231,29 @@ def micro_batch_loss(pipe, transformer, args, pairs: list[dict], gen: torch.Gene
                   img_ids=img_ids, return_dict=False)
     pred = transformer(pooled_projections=pooled, encoder_hidden_states=embeds, txt_ids=text_ids, **inputs)[0]
     target = (noise - x0).float()
-    if args.caption_distill:  # the base's own velocity from the change described, the instruction's teacher
+    if config.caption_distill:  # the base's own velocity from the change described, the instruction's teacher
         captions = [" " if drop else p["caption"] for p, drop in zip(pairs, dropped)]  # dropped stays unconditional
         with torch.no_grad(), adapters_off(pipe, pipe.transformer):  # the pipeline holds the unwrapped model
             c_embeds, c_pooled, c_ids = pipe.encode_prompt(captions, None, device=device,
                                                            max_sequence_length=max_sequence_length)
             teacher = pipe.transformer(pooled_projections=c_pooled, encoder_hidden_states=c_embeds, txt_ids=c_ids,
                                        **inputs)[0].float()
-        target = (1 - args.caption_distill) * target + args.caption_distill * teacher
+        target = (1 - config.caption_distill) * target + config.caption_distill * teacher
     err = (pred.float() - target).pow(2).mean(-1)  # per token
     weight = torch.ones_like(err)
-    if args.changed_weight != 1.0:
-        weight = weight + (args.changed_weight - 1) * changed_tokens(images.float(), err.shape[1]).to(err.device)
-    if args.loss_region == "right":
+    if config.changed_weight != 1.0:
+        weight = weight + (config.changed_weight - 1) * changed_tokens(images.float(), err.shape[1]).to(err.device)
+    if config.loss_region == "right":
         right = (img_ids[:, 2] >= (lw // 2) // 2).to(err.device)  # token columns of the right half
         err, weight = err[:, right], weight[:, right]
     loss = (err * weight).sum() / weight.sum()
-    if args.adapter == "moe" and args.router == "trainable":
-        loss = loss + args.balance_coef * balance_loss(transformer).to(loss.device)
+    if config.adapter == "moe" and config.router == "trainable":
+        loss = loss + config.balance_coef * balance_loss(transformer).to(loss.device)
     return loss
 
 
 # --------------------------------------------------------------------------- saving
-def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
+def save_adapter(pipe, transformer, config: TrainConfig, out_dir: Path, record: dict) -> Path:
     """LoRA: the stock `save_lora_weights` layout; LoRA-MoE: one safetensors with both parts."""
     from diffusers import FluxFillPipeline
     from peft.utils import get_peft_model_state_dict
@@ -262,14 +265,14 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
     with atomic_dir(out_dir / "adapter") as tmp:
         # adapted encoders: CLIP's in the stock Flux LoRA file when there is one, the rest in transformers'
         # adapter format beside it (adapters.TEXT_ENCODER_ADAPTER_FOLDERS)
-        encoders = list(TEXT_ENCODER_TARGETS) if args.text_encoder_rank else []
-        if args.adapter == "lora":
+        encoders = list(TEXT_ENCODER_TARGETS) if config.text_encoder_rank else []
+        if config.adapter == "lora":
             clip = get_peft_model_state_dict(pipe.text_encoder) if encoders else None
             FluxFillPipeline.save_lora_weights(tmp, transformer_lora_layers=lora_state, text_encoder_lora_layers=clip)
             encoders = [n for n in encoders if n != "text_encoder"]
         else:
             save_lora_moe(tmp / "lora_moe.safetensors", transformer,
-                          {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=args.base)
+                          {f"transformer.{k}": v for k, v in lora_state.items()}, base_model=config.base)
         for name in encoders:
             getattr(pipe, name).save_pretrained(tmp / name)
     # replace every adapter part, so none left by an earlier run of another kind is loaded with the new ones
@@ -281,7 +284,7 @@ def save_adapter(pipe, transformer, args, out_dir: Path, record: dict) -> Path:
         if (out_dir / "adapter" / name).exists():
             (out_dir / "adapter" / name).replace(target)
     (out_dir / "adapter").rmdir()
-    atomic_write_text(out_dir / "icedit.json", json.dumps({"base": args.base, "adapter": args.adapter,
+    atomic_write_text(out_dir / "icedit.json", json.dumps({"base": config.base, "adapter": config.adapter,
                                                            "panel_width": record.get("panel_width")}))
     atomic_write_text(out_dir / "training.json", json.dumps(record, indent=2))
     write_card(out_dir, record)
@@ -326,8 +329,8 @@ def write_card(out_dir: Path, record: dict) -> Path:
 
 
 @torch.no_grad()
-def validate(pipe, transformer, args, step: int, out_dir: Path, panel_width: int, max_sequence_length: int,
-             n: int = 8) -> float:
+def validate(pipe, transformer, config: TrainConfig, step: int, out_dir: Path, panel_width: int,
+             max_sequence_length: int, n: int = 8) -> float:
     """Edit n held-out ShapesWorld pairs with the model being trained; save a figure; return success."""
     from .editor import ICEditor
     from .figures import edit_grid
@@ -339,7 +342,7 @@ def validate(pipe, transformer, args, step: int, out_dir: Path, panel_width: int
     rows, hits = [], 0
     for i in range(n):
         pair = sw.random_pair(rng, kind=sw.EDIT_TYPES[i % len(sw.EDIT_TYPES)], split="eval")
-        out = editor.edit(sw.render(pair.source), pair.instruction, seed=i, steps=28, prompt_mode=args.prompt).image
+        out = editor.edit(sw.render(pair.source), pair.instruction, seed=i, steps=28, prompt_mode=config.prompt).image
         ok = sw.read_scene(out).exact == pair.target
         hits += ok
         rows.append(dict(source=sw.render(pair.source), instruction=pair.instruction, result=out,
@@ -368,61 +371,66 @@ def attention_kernels(device: torch.device):
 
 # --------------------------------------------------------------------------- main
 def main(argv=None) -> dict:
+    return run_training(parse_args(argv))
+
+
+def run_training(config: TrainConfig) -> dict:
+    """Train one adapter as `config` says (resuming its state if there is one); write it, its record and card."""
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if config.threads:
+        torch.set_num_threads(config.threads)
     # experts that received no token in a step have no gradient: DDP must not wait for them
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=args.adapter == "moe")
-    accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum, mixed_precision=args.mixed_precision,
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=config.adapter == "moe")
+    accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum, mixed_precision=config.mixed_precision,
                               kwargs_handlers=[ddp])
     device = accelerator.device
-    pipe, entry = registry.load_fill_pipeline(args.base, device=str(device) if device.type == "cuda" else "cpu",
+    pipe, entry = registry.load_fill_pipeline(config.base, device=str(device) if device.type == "cuda" else "cpu",
                                               dtype="fp32")
     for name in ("vae", "text_encoder", "text_encoder_2"):
         getattr(pipe, name).requires_grad_(False)
     transformer = pipe.transformer
-    torch.manual_seed(args.seed)  # the adapter's initialisation
-    moe_names = add_adapter(transformer, args)
-    encoders = add_text_encoder_lora(pipe, args.text_encoder_rank) if args.text_encoder_rank else {}
+    torch.manual_seed(config.seed)  # the adapter's initialisation
+    moe_names = add_adapter(transformer, config)
+    encoders = add_text_encoder_lora(pipe, config.text_encoder_rank) if config.text_encoder_rank else {}
     if encoders and accelerator.num_processes > 1:
         raise ValueError("--text-encoder-rank runs in one process (the encoders are not wrapped for DDP)")
-    if args.gradient_checkpointing:
+    if config.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
     transformer.train()
     params = [p for m in (transformer, *encoders.values()) for p in m.parameters() if p.requires_grad]
-    if args.optimizer == "prodigy":
+    if config.optimizer == "prodigy":
         from prodigyopt import Prodigy
 
-        opt = Prodigy(params, lr=args.lr, use_bias_correction=True, safeguard_warmup=True,
-                      weight_decay=args.weight_decay)
+        opt = Prodigy(params, lr=config.lr, use_bias_correction=True, safeguard_warmup=True,
+                      weight_decay=config.weight_decay)
     else:
-        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     model, opt = accelerator.prepare(transformer, opt)
-    out_dir = Path(args.output_dir)
+    out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     unwrapped = accelerator.unwrap_model(model)
     # what the state holds: the transformer's adapter, and the encoders' when they are adapted
     trained = torch.nn.ModuleDict({"transformer": unwrapped, **encoders}) if encoders else unwrapped
-    run = TrainingRun(args.work_dir, trained, opt.optimizer if hasattr(opt, "optimizer") else opt,
-                      total=args.max_steps, desc=f"train {args.adapter}", checkpoint_minutes=args.checkpoint_minutes,
+    run = TrainingRun(config.work_dir, trained, opt.optimizer if hasattr(opt, "optimizer") else opt,
+                      total=config.max_steps, desc=f"train {config.adapter}",
+                      checkpoint_minutes=config.checkpoint_minutes,
                       log_every=1, log_path=out_dir / "loss.jsonl", trainable_only=True,
                       main_process=accelerator.is_main_process)
-    get_pair = pair_source(args.data, args.seed)
+    get_pair = pair_source(config.data, config.seed)
     rank, world = accelerator.process_index, accelerator.num_processes
-    record = {"base": args.base, "adapter": args.adapter,
+    record = {"base": config.base, "adapter": config.adapter,
               "trainable_parameters": sum(p.numel() for p in params),
-              "moe_modules": moe_names, "panel_width": entry.panel_width, "args": vars(args)}
+              "moe_modules": moe_names, "panel_width": entry.panel_width, "args": asdict(config)}
     while run.step < run.total:
         step = run.step
-        for micro in range(args.grad_accum):  # batch 1, gradient accumulation 2: the authors' setting
+        for micro in range(config.grad_accum):  # batch 1, gradient accumulation 2: the authors' setting
             with accelerator.accumulate(model), attention_kernels(device):
                 # data and noise: a function of (seed, step, micro-batch, process) -> exact resume
-                index = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
-                rng, gen = step_rng(args.seed, index)
-                pairs = [get_pair(index + j) for j in range(args.batch_size)]
-                loss = micro_batch_loss(pipe, model, args, pairs, gen, rng, entry.panel_width,
+                index = ((step * config.grad_accum + micro) * world + rank) * config.batch_size
+                rng, gen = step_rng(config.seed, index)
+                pairs = [get_pair(index + j) for j in range(config.batch_size)]
+                loss = micro_batch_loss(pipe, model, config, pairs, gen, rng, entry.panel_width,
                                         entry.max_sequence_length, device, unwrapped.config.guidance_embeds)
                 if not torch.isfinite(loss):  # stop before the optimizer spreads it to every weight
                     raise FloatingPointError(f"training diverged: the loss is {loss.item()} at step {step + 1}; "
@@ -430,29 +438,28 @@ def main(argv=None) -> dict:
                                              "they were")
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(params, args.max_grad_norm)
+                    accelerator.clip_grad_norm_(params, config.max_grad_norm)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
         run.advance(loss)  # Prodigy sets its own step size: no learning-rate schedule to apply
-        if accelerator.is_main_process and args.validate_every and run.step % args.validate_every == 0:
-            acc = validate(pipe, unwrapped, args, run.step, out_dir, entry.panel_width, entry.max_sequence_length)
+        if accelerator.is_main_process and config.validate_every and run.step % config.validate_every == 0:
+            acc = validate(pipe, unwrapped, config, run.step, out_dir, entry.panel_width, entry.max_sequence_length)
             run.bar.write(f"step {run.step}: validation success {acc:.0%}")
     run.close()
     accelerator.wait_for_everyone()
     record.update(steps=run.step, wall_s=round(run.elapsed, 1), processes=world, device=str(device),
-                  command="python -m icedit_lib.train " + " ".join(shlex.quote(str(x)) for x in
-                                                                (sys.argv[1:] if argv is None else argv)))
+                  command=command_line("icedit_lib.train", config))
     if accelerator.is_main_process:
-        if args.eval_n:
-            record.update(evaluate_adapter(pipe, unwrapped, args, out_dir, entry))
-        save_adapter(pipe, unwrapped, args, out_dir, record)
+        if config.eval_n:
+            record.update(evaluate_adapter(pipe, unwrapped, config, out_dir, entry))
+        save_adapter(pipe, unwrapped, config, out_dir, record)
     return record
 
 
 EVAL_SUITE_SEED = 4006  # the fine-tuning experiment's held-out suite
 
 
-def evaluate_adapter(pipe, transformer, args, out_dir: Path, entry) -> dict:
+def evaluate_adapter(pipe, transformer, config: TrainConfig, out_dir: Path, entry) -> dict:
     """The trained adapter on a held-out suite (scored by the parser), for the model card."""
     from .editor import ICEditor
     from .evaluation import evaluate_suite
@@ -460,9 +467,9 @@ def evaluate_adapter(pipe, transformer, args, out_dir: Path, entry) -> dict:
 
     transformer.eval()
     pipe.set_progress_bar_config(disable=True)
-    suite = make_suite(out_dir / "evaluation" / "suite", n=args.eval_n, seed=EVAL_SUITE_SEED)
+    suite = make_suite(out_dir / "evaluation" / "suite", n=config.eval_n, seed=EVAL_SUITE_SEED)
     result = evaluate_suite(ICEditor(pipe, entry.panel_width, entry.max_sequence_length), suite,
-                            out_dir / "evaluation", prompt_mode=args.prompt, title=f"{out_dir.name}, held out")
+                            out_dir / "evaluation", prompt_mode=config.prompt, title=f"{out_dir.name}, held out")
     return {"evaluation": result["summary"], "eval_suite_seed": EVAL_SUITE_SEED}
 
 

@@ -26,9 +26,9 @@ per preview step. The parser makes the labels; the judge only ever sees pixels a
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from . import shapesworld as sw
 from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
+from .config import option, parse_config
 from .corpus import to_pil, to_tensor
 from .judge import seed_pair_agreement
 from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss,
@@ -47,49 +48,51 @@ from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeMod
 FINAL = 0  # the preview step recorded for finished candidates
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--base", default="toy", help="the editor whose candidates the judge learns from")
-    p.add_argument("--adapter", default="none")
-    p.add_argument("--output-dir", default="data/models/toy_judge")
-    p.add_argument("--work-dir", default="checkpoints/judge")
-    p.add_argument("--pool-pairs", type=int, default=480, help="training edit pairs run through the editor")
-    p.add_argument("--eval-pairs", type=int, default=96, help="held-out edit pairs for the agreement numbers")
-    p.add_argument("--pool-seeds", type=int, default=4)
-    p.add_argument("--chunk", type=int, default=16, help="pairs per pool file")
-    p.add_argument("--preview-at", default="1,2,4,6,10")
-    p.add_argument("--edit-steps", type=int, default=28)
-    p.add_argument("--steps", type=int, default=4000, help="optimisation steps")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--synthetic-fraction", type=float, default=0.5)
-    p.add_argument("--ranking-pairs", type=int, default=0,
-                   help="per step, also this many (better, worse) seeds of one pool edit at one preview step, "
-                        "with a ranking loss: the judge is used to compare seeds of one edit")
-    p.add_argument("--synthetic-kinds", default=",".join(CANDIDATE_KINDS),
-                   help=f"synthetic candidate kinds, from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}")
-    p.add_argument("--vae-roundtrip", type=float, default=0.0,
-                   help="probability that a synthetic candidate is passed through the base's VAE, so that clean "
-                        "renders do not give correct edits away (its label is re-read by the parser)")
-    p.add_argument("--synthetic-ranking", type=int, default=0,
-                   help="per step, also this many (correct, failed) synthetic candidates of one edit with the "
-                        "ranking loss: unlimited comparisons within one edit")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    args = p.parse_args(argv)
-    args.preview_at = tuple(int(m) for m in args.preview_at.split(","))
-    args.synthetic_kinds = tuple(k.strip() for k in args.synthetic_kinds.split(",") if k.strip())
-    unknown = set(args.synthetic_kinds) - set(CANDIDATE_KINDS + LOCAL_KINDS)
-    if unknown or not args.synthetic_kinds:
-        p.error(f"--synthetic-kinds: unknown or no kinds {sorted(unknown)}; "
-                f"choose from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}")
-    if not 0.0 <= args.vae_roundtrip <= 1.0:
-        p.error("--vae-roundtrip is a probability in [0, 1]")
-    return args
+@dataclass
+class JudgeConfig:
+    """The judge run's options (the command line is built from these fields: `config.parse_config`)."""
+    base: str = option("toy", "the editor whose candidates the judge learns from")
+    adapter: str = option("none")
+    output_dir: str = option("data/models/toy_judge")
+    work_dir: str = option("checkpoints/judge")
+    pool_pairs: int = option(480, "training edit pairs run through the editor")
+    eval_pairs: int = option(96, "held-out edit pairs for the agreement numbers")
+    pool_seeds: int = option(4)
+    chunk: int = option(16, "pairs per pool file")
+    preview_at: list[int] = field(default_factory=lambda: [1, 2, 4, 6, 10],
+                                  metadata={"help": "the denoising steps whose x0 previews the pool records"})
+    edit_steps: int = option(28)
+    steps: int = option(4000, "optimisation steps")
+    batch_size: int = option(32)
+    synthetic_fraction: float = option(0.5)
+    ranking_pairs: int = option(0, "per step, also this many (better, worse) seeds of one pool edit at one preview "
+                                   "step, with a ranking loss: the judge is used to compare seeds of one edit")
+    synthetic_kinds: list[str] = field(default_factory=lambda: list(CANDIDATE_KINDS), metadata={
+        "help": f"synthetic candidate kinds, from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}"})
+    vae_roundtrip: float = option(0.0, "probability that a synthetic candidate is passed through the base's VAE, so "
+                                       "that clean renders do not give correct edits away (its label is re-read by "
+                                       "the parser)")
+    synthetic_ranking: int = option(0, "per step, also this many (correct, failed) synthetic candidates of one edit "
+                                       "with the ranking loss: unlimited comparisons within one edit")
+    lr: float = option(1e-3)
+    width: int = option(64)
+    layers: int = option(2)
+    seed: int = option(0)
+    checkpoint_minutes: float = option(5.0)
+    threads: int = option(0)
+    device: str = option("auto")
+
+    def __post_init__(self):
+        unknown = set(self.synthetic_kinds) - set(CANDIDATE_KINDS + LOCAL_KINDS)
+        if unknown or not self.synthetic_kinds:
+            raise ValueError(f"--synthetic-kinds: unknown or no kinds {sorted(unknown)}; "
+                             f"choose from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}")
+        if not 0.0 <= self.vae_roundtrip <= 1.0:
+            raise ValueError("--vae-roundtrip is a probability in [0, 1]")
+
+
+def parse_args(argv=None) -> JudgeConfig:
+    return parse_config(JudgeConfig, argv, description=__doc__.split("\n")[0])
 
 
 # --------------------------------------------------------------------------- phase 1: the pool
@@ -97,16 +100,16 @@ def _u8(images: list[Image.Image]) -> torch.Tensor:
     return torch.from_numpy(np.stack([np.asarray(im.convert("RGB"), np.uint8) for im in images]))
 
 
-def pool_chunk(editor, split: str, first: int, count: int, args) -> tuple[dict, dict]:
+def pool_chunk(editor, split: str, first: int, count: int, config: JudgeConfig) -> tuple[dict, dict]:
     """Candidates of `count` edit pairs (numbered from `first`) of `split`: tensors + metadata."""
     sources, candidates, labels, steps, instructions, pair_ids = [], [], [], [], [], []
     for index in range(first, first + count):
-        rng = random.Random(f"{args.seed}-{split}-{index}")
+        rng = random.Random(f"{config.seed}-{split}-{index}")
         pair = sw.random_pair(rng, split=split)  # what pool_pair() regenerates; this rng then draws the seeds
         source = sw.render(pair.source)
-        seeds = [rng.randrange(2 ** 31) for _ in range(args.pool_seeds)]
-        finals, previews = editor.edit_with_previews(source, pair.instruction, seeds, steps=args.edit_steps,
-                                                     preview_at=args.preview_at)
+        seeds = [rng.randrange(2 ** 31) for _ in range(config.pool_seeds)]
+        finals, previews = editor.edit_with_previews(source, pair.instruction, seeds, steps=config.edit_steps,
+                                                     preview_at=config.preview_at)
         success = [float(sw.read_scene(r.image).exact == pair.target) for r in finals]
         for m, images in [(FINAL, [r.image for r in finals])] + sorted(previews.items()):
             for image, label in zip(images, success):
@@ -121,18 +124,18 @@ def pool_chunk(editor, split: str, first: int, count: int, args) -> tuple[dict, 
     return tensors, {"instructions": json.dumps(instructions)}
 
 
-def build_pool(args, split: str, n_pairs: int) -> Path:
+def build_pool(config: JudgeConfig, split: str, n_pairs: int) -> Path:
     """Write the pool of `split` chunk by chunk (skipping chunks a killed run already wrote)."""
     from .editor import ICEditor
 
-    folder = Path(args.work_dir) / "pool"
-    todo = [first for first in range(0, n_pairs, args.chunk)
+    folder = Path(config.work_dir) / "pool"
+    todo = [first for first in range(0, n_pairs, config.chunk)
             if not (folder / f"{split}_{first:05d}.safetensors").exists()]
     if todo:
-        editor = ICEditor.from_registry(args.base, adapter=args.adapter, device=args.device, fuse_adapter=True)
+        editor = ICEditor.from_registry(config.base, adapter=config.adapter, device=config.device, fuse_adapter=True)
         editor.pipe.set_progress_bar_config(disable=True)
         for first in tqdm(todo, desc=f"candidates ({split})", unit="chunk"):
-            tensors, meta = pool_chunk(editor, split, first, min(args.chunk, n_pairs - first), args)
+            tensors, meta = pool_chunk(editor, split, first, min(config.chunk, n_pairs - first), config)
             with atomic_path(folder / f"{split}_{first:05d}.safetensors") as tmp:
                 save_file(tensors, str(tmp), metadata=meta)
     return folder
@@ -183,12 +186,12 @@ class VAERoundTrip:
         return to_pil(self.vae.decode(self.vae.encode(x).latent_dist.mode()).sample)
 
 
-def _maybe_roundtrip(candidates: list[tuple[Image.Image, float]], targets: list[sw.Scene], rng: random.Random, args,
-                     roundtrip) -> tuple[list[Image.Image], list[float]]:
+def _maybe_roundtrip(candidates: list[tuple[Image.Image, float]], targets: list[sw.Scene], rng: random.Random,
+                     config: JudgeConfig, roundtrip) -> tuple[list[Image.Image], list[float]]:
     """Round-trip each (image, label) with probability --vae-roundtrip; a round-tripped image's label
     is re-read by the parser, the others keep theirs."""
     images, labels = [im for im, _ in candidates], [label for _, label in candidates]
-    chosen = [i for i in range(len(images)) if roundtrip is not None and rng.random() < args.vae_roundtrip]
+    chosen = [i for i in range(len(images)) if roundtrip is not None and rng.random() < config.vae_roundtrip]
     if chosen:
         for i, image in zip(chosen, roundtrip([images[i] for i in chosen])):
             images[i] = image
@@ -196,34 +199,34 @@ def _maybe_roundtrip(candidates: list[tuple[Image.Image, float]], targets: list[
     return images, labels
 
 
-def training_batch(pool: dict, args, step: int, roundtrip=None) -> list[tuple]:
+def training_batch(pool: dict, config: JudgeConfig, step: int, roundtrip=None) -> list[tuple]:
     """(source, candidate, instruction, label) tuples, a function of (seed, step) for exact resume."""
-    rng, _ = step_rng(args.seed, step)
+    rng, _ = step_rng(config.seed, step)
     batch, pairs, synthetic = [], [], []
     n_pool = len(pool["instructions"])
-    for _ in range(args.batch_size):
-        if n_pool and rng.random() >= args.synthetic_fraction:
+    for _ in range(config.batch_size):
+        if n_pool and rng.random() >= config.synthetic_fraction:
             i = rng.randrange(n_pool)
             batch.append((_pil(pool["source"][i]), _pil(pool["candidate"][i]), pool["instructions"][i],
                           float(pool["label"][i])))
         else:
             pair = sw.random_pair(rng, split="train")
             pairs.append(pair)
-            synthetic.append(synthetic_candidate(pair, rng.choice(args.synthetic_kinds), rng))
-    images, labels = _maybe_roundtrip(synthetic, [p.target for p in pairs], rng, args, roundtrip)
+            synthetic.append(synthetic_candidate(pair, rng.choice(config.synthetic_kinds), rng))
+    images, labels = _maybe_roundtrip(synthetic, [p.target for p in pairs], rng, config, roundtrip)
     return batch + [(sw.render(p.source), im, p.instruction, label) for p, im, label in zip(pairs, images, labels)]
 
 
-def synthetic_ranking_batch(args, step: int, roundtrip=None) -> list[tuple]:
+def synthetic_ranking_batch(config: JudgeConfig, step: int, roundtrip=None) -> list[tuple]:
     """(source, correct, failed, instruction) tuples of one synthetic edit each, for the ranking loss;
     a pair whose labels do not differ after the round trip (a mild blur that still parses, a VAE
     miss) is left out."""
-    rng, _ = step_rng(args.seed + 2, step)
-    failures = [k for k in args.synthetic_kinds if k != "correct"] or ["copy"]
-    pairs = [sw.random_pair(rng, split="train") for _ in range(args.synthetic_ranking)]
+    rng, _ = step_rng(config.seed + 2, step)
+    failures = [k for k in config.synthetic_kinds if k != "correct"] or ["copy"]
+    pairs = [sw.random_pair(rng, split="train") for _ in range(config.synthetic_ranking)]
     good = [synthetic_candidate(p, "correct", rng) for p in pairs]  # draws nothing from rng
     bad = [synthetic_candidate(p, rng.choice(failures), rng) for p in pairs]
-    images, labels = _maybe_roundtrip(good + bad, [p.target for p in pairs] * 2, rng, args, roundtrip)
+    images, labels = _maybe_roundtrip(good + bad, [p.target for p in pairs] * 2, rng, config, roundtrip)
     n = len(pairs)
     return [(sw.render(p.source), images[i], images[n + i], p.instruction)
             for i, p in enumerate(pairs) if labels[i] == 1.0 and labels[n + i] == 0.0]
@@ -238,11 +241,11 @@ def ranking_groups(pool: dict) -> list[tuple[list[int], list[int]]]:
     return [g for g in groups.values() if g[0] and g[1]]
 
 
-def ranking_batch(pool: dict, groups: list, args, step: int) -> list[tuple]:
+def ranking_batch(pool: dict, groups: list, config: JudgeConfig, step: int) -> list[tuple]:
     """(source, better, worse, instruction) tuples, a function of (seed, step) for exact resume."""
-    rng, _ = step_rng(args.seed + 1, step)
+    rng, _ = step_rng(config.seed + 1, step)
     batch = []
-    for _ in range(args.ranking_pairs if groups else 0):
+    for _ in range(config.ranking_pairs if groups else 0):
         good, bad = rng.choice(groups)
         g, b = rng.choice(good), rng.choice(bad)
         batch.append((_pil(pool["source"][g]), _pil(pool["candidate"][g]), _pil(pool["candidate"][b]),
@@ -313,12 +316,12 @@ def synthetic_agreement(judge: MiniJudge, n: int = 200, seed: int = 777) -> floa
 
 def _changed_options(args: dict) -> str:
     """The options a run set away from their defaults (besides those the card names), for its command."""
-    defaults = vars(parse_args([]))
+    defaults = asdict(JudgeConfig())
     skip = {"base", "adapter", "output_dir", "work_dir", "threads", "device"}
-    def same(a, b):  # a record read back from JSON holds lists where the parser gave tuples
+    def same(a, b):  # older records hold tuples or comma lists where the config holds lists
         return list(a) == list(b) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
     changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and not same(defaults[k], v)]
-    return "".join(f" --{k.replace('_', '-')} {','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+    return "".join(f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                    for k, v in changed)
 
 
@@ -364,41 +367,41 @@ def write_card(out: Path, record: dict) -> Path:
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    folder = build_pool(args, "train", args.pool_pairs)
-    build_pool(args, "eval", args.eval_pairs)
-    train_pool, eval_pool = load_pool(folder, "train", args.pool_pairs), load_pool(folder, "eval", args.eval_pairs)
-    groups = ranking_groups(train_pool) if args.ranking_pairs and train_pool["instructions"] else []
+    config = parse_args(argv)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
+    folder = build_pool(config, "train", config.pool_pairs)
+    build_pool(config, "eval", config.eval_pairs)
+    train_pool, eval_pool = load_pool(folder, "train", config.pool_pairs), load_pool(folder, "eval", config.eval_pairs)
+    groups = ranking_groups(train_pool) if config.ranking_pairs and train_pool["instructions"] else []
 
     from .miniature import build_t5_tokenizer
 
-    torch.manual_seed(args.seed)
+    torch.manual_seed(config.seed)
     tokenizer = build_t5_tokenizer()
-    model = ShapesJudgeModel(vocab_size=len(tokenizer), width=args.width, layers=args.layers).to(device)
+    model = ShapesJudgeModel(vocab_size=len(tokenizer), width=config.width, layers=config.layers).to(device)
     judge = MiniJudge(model, tokenizer, device)
-    roundtrip = VAERoundTrip(args.base, device) if args.vae_roundtrip > 0 else None
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    run = TrainingRun(args.work_dir, model, opt, total=args.steps, desc="judge",
-                      checkpoint_minutes=args.checkpoint_minutes, log_every=25)
+    roundtrip = VAERoundTrip(config.base, device) if config.vae_roundtrip > 0 else None
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+    run = TrainingRun(config.work_dir, model, opt, total=config.steps, desc="judge",
+                      checkpoint_minutes=config.checkpoint_minutes, log_every=25)
     model.train()
     while run.step < run.total:
         step = run.step
         progress = step / run.total  # linear warm-up over 200 steps, times a cosine to 10%
-        lr = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
-        loss = judge_loss(model, judge, training_batch(train_pool, args, step, roundtrip),
-                          ranking_batch(train_pool, groups, args, step) + synthetic_ranking_batch(args, step, roundtrip))
+        lr = config.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
+        rankings = ranking_batch(train_pool, groups, config, step) + synthetic_ranking_batch(config, step, roundtrip)
+        loss = judge_loss(model, judge, training_batch(train_pool, config, step, roundtrip), rankings)
         run.optimizer_step(loss, lr, max_grad_norm=None)  # the shipped judge was trained without clipping
     run.close()
     model.eval()
     record = {"steps": run.step, "wall_s": round(run.elapsed, 1), "device": device,
-              "threads": torch.get_num_threads(), "args": vars(args),
+              "threads": torch.get_num_threads(), "args": asdict(config),
               "evaluation": {"synthetic_agreement": synthetic_agreement(judge),
                              "pool": pool_agreement(judge, eval_pool),
-                             "oracle": oracle_agreement(eval_pool, args.seed, "eval")}}
-    out = Path(args.output_dir)
+                             "oracle": oracle_agreement(eval_pool, config.seed, "eval")}}
+    out = Path(config.output_dir)
     judge.save(out)
     atomic_write_text(out / "training.json", json.dumps(record, indent=2))
     write_card(out, record)

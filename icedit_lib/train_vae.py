@@ -34,13 +34,14 @@ only seen the encoder's (near-zero) means in those channels turns it into visibl
 """
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from .checkpoints import TrainingRun, atomic_dir, step_rng
+from .config import option, parse_config
 from .devices import pick_device
 from .schedule import warmup_cosine
 from .corpus import vae_batch
@@ -50,46 +51,51 @@ from .pretrain_eval import evaluate_vae
 BATCH_KINDS = ("panel", "diptych", "masked")
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--output-dir", default="data/models/toy/vae")
-    p.add_argument("--work-dir", default="checkpoints/vae", help="resumable training state")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--kl-weight", type=float, default=1e-6)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--eval-every", type=int, default=2000)
-    p.add_argument("--eval-panels", type=int, default=400)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--budget-minutes", type=float, default=0.0,
-                   help="fit --steps to this much training time (`schedule.StepBudget`; --steps is then the most)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--kind-weights", default="1,1,1",
-                   help="steps of single panels, diptychs and right-half-masked diptychs in each cycle "
-                        "(diptych halves are what fails most)")
-    p.add_argument("--edge-weight", type=float, default=0.0,
-                   help="extra loss weight on pixels at a color edge (thin outlines are what the VAE loses first)")
-    p.add_argument("--decoder-from", default=None,
-                   help="a finished VAE folder: train its decoder only (latents and their statistics unchanged)")
-    p.add_argument("--prior-channel-noise", action="store_true",
-                   help="with --decoder-from: N(0, 1) in the latent channels the encoder leaves at the prior, so "
-                        "the decoder keeps ignoring them (the T2I model generates noise there)")
-    p.add_argument("--finalize-only", action="store_true",
-                   help="skip training: measure latent statistics, evaluate and save the saved state's model")
-    args = p.parse_args(argv)
-    try:
-        weights = [int(w) for w in args.kind_weights.split(",")]
-    except ValueError:
-        weights = []
-    if len(weights) != len(BATCH_KINDS) or min(weights) < 0 or sum(weights) == 0:
-        p.error(f"--kind-weights: three non-negative integers for {', '.join(BATCH_KINDS)}, e.g. 1,2,1")
-    args.kind_cycle = [kind for kind, w in zip(BATCH_KINDS, weights) for _ in range(w)]
-    if args.prior_channel_noise and not args.decoder_from:
-        p.error("--prior-channel-noise fine-tunes a decoder: it needs --decoder-from")
-    return args
+@dataclass
+class VaeConfig:
+    """The VAE run's options (the command line is built from these fields: `config.parse_config`)."""
+    output_dir: str = option("data/models/toy/vae")
+    work_dir: str = option("checkpoints/vae", "resumable training state")
+    steps: int = option(20000)
+    batch_size: int = option(8)
+    lr: float = option(1e-3)
+    warmup: int = option(200)
+    kl_weight: float = option(1e-6)
+    seed: int = option(0)
+    checkpoint_minutes: float = option(5.0)
+    eval_every: int = option(2000)
+    eval_panels: int = option(400)
+    threads: int = option(0, "torch CPU threads (0: torch's default)")
+    budget_minutes: float = option(0.0, "fit --steps to this much training time (`schedule.StepBudget`; --steps is "
+                                        "then the most)")
+    device: str = option("auto")
+    kind_weights: str = option("1,1,1", "steps of single panels, diptychs and right-half-masked diptychs in each "
+                                        "cycle (diptych halves are what fails most)")
+    edge_weight: float = option(0.0, "extra loss weight on pixels at a color edge (thin outlines are what the VAE "
+                                     "loses first)")
+    decoder_from: str | None = option(None, "a finished VAE folder: train its decoder only (latents and their "
+                                            "statistics unchanged)")
+    prior_channel_noise: bool = option(False, "with --decoder-from: N(0, 1) in the latent channels the encoder "
+                                              "leaves at the prior, so the decoder keeps ignoring them (the T2I "
+                                              "model generates noise there)")
+    finalize_only: bool = option(False, "skip training: measure latent statistics, evaluate and save the saved "
+                                        "state's model")
+    kind_cycle: list = field(init=False)  # the batch kinds, one a step, from --kind-weights
+
+    def __post_init__(self):
+        try:
+            weights = [int(w) for w in self.kind_weights.split(",")]
+        except ValueError:
+            weights = []
+        if len(weights) != len(BATCH_KINDS) or min(weights) < 0 or sum(weights) == 0:
+            raise ValueError(f"--kind-weights: three non-negative integers for {', '.join(BATCH_KINDS)}, e.g. 1,2,1")
+        self.kind_cycle = [kind for kind, w in zip(BATCH_KINDS, weights) for _ in range(w)]
+        if self.prior_channel_noise and not self.decoder_from:
+            raise ValueError("--prior-channel-noise fine-tunes a decoder: it needs --decoder-from")
+
+
+def parse_args(argv=None) -> VaeConfig:
+    return parse_config(VaeConfig, argv, description=__doc__.split("\n")[0])
 
 
 def edge_mask(images: torch.Tensor) -> torch.Tensor:
@@ -138,50 +144,50 @@ def latent_statistics(vae, n_batches: int = 32, seed: int = 777, device="cpu") -
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
-    vae = load_for_decoder_training(args.decoder_from) if args.decoder_from else build_vae()
+    config = parse_args(argv)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    vae = load_for_decoder_training(config.decoder_from) if config.decoder_from else build_vae()
     vae = vae.to(device).train()
-    opt = torch.optim.AdamW([q for q in vae.parameters() if q.requires_grad], lr=args.lr, weight_decay=0.0)
-    run = TrainingRun(args.work_dir, vae, opt, total=args.steps, desc="vae", checkpoint_minutes=args.checkpoint_minutes,
-                      budget_minutes=args.budget_minutes)
-    if args.finalize_only:
+    opt = torch.optim.AdamW([q for q in vae.parameters() if q.requires_grad], lr=config.lr, weight_decay=0.0)
+    run = TrainingRun(config.work_dir, vae, opt, total=config.steps, desc="vae",
+                      checkpoint_minutes=config.checkpoint_minutes,
+                      budget_minutes=config.budget_minutes)
+    if config.finalize_only:
         run.close()
         if not run.state_path.exists():
             raise SystemExit(f"--finalize-only: no training state at {run.state_path}")
-        args.steps = run.step
-        return finalize(vae.eval(), args, run.elapsed, device)
-    noisy = prior_channels(vae, device=device).view(1, -1, 1, 1) if args.prior_channel_noise else None
+        return finalize(vae.eval(), config, run.step, run.elapsed, device)
+    noisy = prior_channels(vae, device=device).view(1, -1, 1, 1) if config.prior_channel_noise else None
     if noisy is not None:
         print(f"prior channels (noise in training): {noisy.flatten().nonzero().flatten().tolist()}")
     while run.step < run.total:
         step = run.step
-        rng, gen = step_rng(args.seed, step)
-        batch = vae_batch(rng, args.kind_cycle[step % len(args.kind_cycle)], args.batch_size).to(device)
-        if args.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
+        rng, gen = step_rng(config.seed, step)
+        batch = vae_batch(rng, config.kind_cycle[step % len(config.kind_cycle)], config.batch_size).to(device)
+        if config.decoder_from:  # the encoder is frozen and its posterior deterministic: decode its mean
             with torch.no_grad():
                 latents = vae.encode(batch).latent_dist.mode()
                 if noisy is not None:  # the prior's N(0, 1), drawn from the step's generator: exact resume
                     latents = torch.where(noisy, torch.randn(latents.shape, generator=gen).to(device), latents)
             rec = vae.decode(latents).sample
-            loss = reconstruction_loss(rec, batch, args.edge_weight)
+            loss = reconstruction_loss(rec, batch, config.edge_weight)
         else:
             post = vae.encode(batch).latent_dist
             rec = vae.decode(post.sample(gen)).sample
-            loss = reconstruction_loss(rec, batch, args.edge_weight) + args.kl_weight * post.kl().mean()
+            loss = reconstruction_loss(rec, batch, config.edge_weight) + config.kl_weight * post.kl().mean()
         # no gradient clipping: the shipped VAE was trained without it
-        run.optimizer_step(loss, warmup_cosine(step, args.lr, args.warmup, run.total, floor=0.05), max_grad_norm=None)
-        if run.step % args.eval_every == 0 or run.step == run.total:
-            ev = evaluate_vae(vae, args.eval_panels, device=device)
+        lr = warmup_cosine(step, config.lr, config.warmup, run.total, floor=0.05)
+        run.optimizer_step(loss, lr, max_grad_norm=None)
+        if run.step % config.eval_every == 0 or run.step == run.total:
+            ev = evaluate_vae(vae, config.eval_panels, device=device)
             ev.update(step=run.step, loss=loss.item(), elapsed_s=run.elapsed)
             run.log(ev)
             run.bar.write(f"step {run.step}: exact {ev['exact_all']:.3f}  psnr {ev['psnr_db']:.1f} dB")
     run.close()
-    args.steps = run.total
-    return finalize(vae.eval(), args, run.elapsed, device)
+    return finalize(vae.eval(), config, run.total, run.elapsed, device)
 
 
 def load_for_decoder_training(folder: str):
@@ -204,25 +210,25 @@ def make_posterior_deterministic(vae) -> None:
         vae.quant_conv.bias[channels:].fill_(-30.0)
 
 
-def finalize(vae, args, wall_s: float, device) -> dict:
+def finalize(vae, config: VaeConfig, steps: int, wall_s: float, device) -> dict:
     """Set FLUX's latent normalisation from data (latents as sampled in training), make the
     posterior deterministic, evaluate, save model and card."""
-    if args.decoder_from:  # the encoder, its latents and their normalisation are the old VAE's
+    if config.decoder_from:  # the encoder, its latents and their normalisation are the old VAE's
         mean, std = vae.config.shift_factor, 1.0 / vae.config.scaling_factor
     else:
         mean, std = latent_statistics(vae, device=device)
         vae.register_to_config(shift_factor=mean, scaling_factor=1.0 / std)
         make_posterior_deterministic(vae)
-    ev = evaluate_vae(vae, args.eval_panels, device=device)
-    record = {"evaluation": ev, "steps": args.steps, "wall_s": round(wall_s, 1), "device": str(device),
+    ev = evaluate_vae(vae, config.eval_panels, device=device)
+    record = {"evaluation": ev, "steps": steps, "wall_s": round(wall_s, 1), "device": str(device),
               "threads": torch.get_num_threads(), "shift_factor": mean, "scaling_factor": 1.0 / std,
               "posterior": "deterministic (log-variance -30)",
-              "args": vars(args)}
-    if args.decoder_from and (Path(args.decoder_from) / "training.json").is_file():
+              "args": {**asdict(config), "steps": steps}}
+    if config.decoder_from and (Path(config.decoder_from) / "training.json").is_file():
         # the encoder's history: how the VAE it started from was made
-        record["decoder_from"] = json.loads((Path(args.decoder_from) / "training.json").read_text())
+        record["decoder_from"] = json.loads((Path(config.decoder_from) / "training.json").read_text())
     # one swap of the whole folder: --output-dir may be --decoder-from itself, and a kill must leave it whole
-    with atomic_dir(args.output_dir) as tmp:
+    with atomic_dir(config.output_dir) as tmp:
         vae.save_pretrained(tmp, safe_serialization=True)
         (tmp / "training.json").write_text(json.dumps(record, indent=2))
     return record

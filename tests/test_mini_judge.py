@@ -1,5 +1,6 @@
 """The miniature judge: forward shapes, labels from the parser, a few steps of learning, save / load."""
 import random
+from dataclasses import asdict
 
 import torch
 
@@ -53,9 +54,9 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
 
     out, work = tmp_path / "judge", tmp_path / "work"
     argv = ["--output-dir", str(out), "--work-dir", str(work), "--pool-pairs", "2", "--eval-pairs", "2",
-            "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1,2", "--steps", "3",
+            "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1", "2", "--steps", "3",
             "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu", "--ranking-pairs", "2",
-            "--synthetic-kinds", "correct,copy,partial,local_smear", "--vae-roundtrip", "0.5",
+            "--synthetic-kinds", "correct", "copy", "partial", "local_smear", "--vae-roundtrip", "0.5",
             "--synthetic-ranking", "2"]
     record = train_judge.main(argv)
     assert sorted(p.name for p in (work / "pool").iterdir()) == [
@@ -67,7 +68,7 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
     assert 0.0 <= record["evaluation"]["synthetic_agreement"] <= 1.0
     assert (out / "README.md").exists() and (out / "model.safetensors").exists()
     card = (out / "README.md").read_text()
-    assert "--synthetic-kinds correct,copy,partial,local_smear --vae-roundtrip 0.5" in card
+    assert "--synthetic-kinds correct copy partial local_smear --vae-roundtrip 0.5" in card
     assert "50% of them passed through the VAE" in card and "2 synthetic (correct, failed)" in card
     again = train_judge.main(argv + ["--steps", "4"])  # resumes at step 3, reuses the pool
     assert again["steps"] == 4
@@ -114,7 +115,7 @@ def test_ranking_loss_rewards_the_better_candidate_and_the_card_names_the_option
     right = ranking_loss(brightness, judge, [(dark, light, dark, "make it white")]).item()
     wrong = ranking_loss(brightness, judge, [(dark, dark, light, "make it white")]).item()
     assert right < math.log(2) < wrong and math.isclose(right + 20, wrong, rel_tol=1e-4)  # softplus(-20), softplus(20)
-    record = {"args": vars(train_judge.parse_args(["--ranking-pairs", "8", "--steps", "100"])), "steps": 100,
+    record = {"args": asdict(train_judge.parse_args(["--ranking-pairs", "8", "--steps", "100"])), "steps": 100,
               "wall_s": 60, "device": "cpu", "threads": 1,
               "evaluation": {"synthetic_agreement": 0.5, "pool": {}}}
     train_judge.write_card(tmp_path, record)
@@ -146,7 +147,7 @@ def test_local_failures_change_only_the_edited_region():
 def test_synthetic_ranking_pairs_a_correct_and_a_failed_candidate_of_one_edit():
     from icedit_lib import train_judge
 
-    args = train_judge.parse_args(["--synthetic-ranking", "8", "--synthetic-kinds", "correct,copy,partial"])
+    args = train_judge.parse_args(["--synthetic-ranking", "8", "--synthetic-kinds", "correct", "copy", "partial"])
     batch = train_judge.synthetic_ranking_batch(args, step=5)
     assert batch and batch == train_judge.synthetic_ranking_batch(args, step=5)  # exact resume
     for source, better, worse, instruction in batch:
@@ -160,7 +161,7 @@ def test_synthetic_kinds_are_checked():
     from icedit_lib import train_judge
 
     with pytest.raises(SystemExit):
-        train_judge.parse_args(["--synthetic-kinds", "correct,melted"])
+        train_judge.parse_args(["--synthetic-kinds", "correct", "melted"])
     with pytest.raises(SystemExit):
         train_judge.parse_args(["--vae-roundtrip", "1.5"])
 

@@ -463,7 +463,7 @@ def test_fine_tuning_experiment_trains_missing_adapters_and_tables_everything(to
 
     monkeypatch.setenv("ICEDIT_MODEL_TOY_MOE", str(tmp_path / "not_shipped"))
     configs = {"training-free": (None, "ic"), "LoRA-MoE (stand-in)": ("toy-moe", "ic"),
-               "LoRA r2, bare": (["--adapter", "lora", "--rank", "2", "--alpha", "2", "--prompt", "direct"], "direct")}
+               "LoRA r2, bare": ({"adapter": "lora", "rank": 2, "alpha": 2.0, "prompt": "direct"}, "direct")}
     out = tmp_path / "ft"
     record = experiments.fine_tuning(out, n=2, steps=2, device="cpu", train_steps=2, configurations=configs)
     assert set(record["summaries"]) == set(configs)

@@ -11,39 +11,38 @@ from ..evaluation import evaluate_suite
 from ..suites import make_suite
 from .common import ABLATION_REFERENCE, comparison_figure, comparison_table, paired, save_figure, slug
 
-# name -> (train.py arguments or a shipped adapter's registry name, prompt mode at inference)
+# name -> (the ablation's `train.TrainConfig` options, or a shipped adapter's registry name; prompt mode at inference)
 # The shipped adapters' recipe adapts the miniature's text encoders too (`train --text-encoder-rank`,
 # not in the paper: the miniature's encoders never read an instruction); the ablations follow it. The shipped
 # adapters also distil the base's caption-prompted prediction (`--caption-distill`); the ablations keep the
 # paper's loss, so that they measure the paper's choices.
 TITLE = "Fine-tuning on the miniature"
-ENCODERS = ["--text-encoder-rank", "16"]
+MOE = {"adapter": "moe", "text_encoder_rank": 16}
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),
     "LoRA r32": ("toy-lora", "ic"),
     "LoRA-MoE 4 x r32": ("toy-moe", "ic"),
-    ABLATION_REFERENCE: (["--adapter", "moe", *ENCODERS], "ic"),
-    "LoRA-MoE 4 x r32, bare instruction (trained and used)": (["--adapter", "moe", "--prompt", "direct", *ENCODERS],
-                                                              "direct"),
-    "LoRA-MoE 1 x r32": (["--adapter", "moe", "--num-experts", "1", *ENCODERS], "ic"),
-    "LoRA-MoE 2 x r32": (["--adapter", "moe", "--num-experts", "2", *ENCODERS], "ic"),
-    "LoRA-MoE 8 x r32": (["--adapter", "moe", "--num-experts", "8", *ENCODERS], "ic"),
-    "LoRA-MoE 4 x r8": (["--adapter", "moe", "--rank", "8", "--alpha", "8", *ENCODERS], "ic"),
-    "LoRA-MoE 4 x r32, fixed router (authors)": (["--adapter", "moe", "--router", "fixed", *ENCODERS], "ic"),
-    "LoRA-MoE 4 x r32, loss on the right half": (["--adapter", "moe", "--loss-region", "right", *ENCODERS], "ic"),
+    ABLATION_REFERENCE: (MOE, "ic"),
+    "LoRA-MoE 4 x r32, bare instruction (trained and used)": ({**MOE, "prompt": "direct"}, "direct"),
+    "LoRA-MoE 1 x r32": ({**MOE, "num_experts": 1}, "ic"),
+    "LoRA-MoE 2 x r32": ({**MOE, "num_experts": 2}, "ic"),
+    "LoRA-MoE 8 x r32": ({**MOE, "num_experts": 8}, "ic"),
+    "LoRA-MoE 4 x r8": ({**MOE, "rank": 8, "alpha": 8.0}, "ic"),
+    "LoRA-MoE 4 x r32, fixed router (authors)": ({**MOE, "router": "fixed"}, "ic"),
+    "LoRA-MoE 4 x r32, loss on the right half": ({**MOE, "loss_region": "right"}, "ic"),
 }
 
 
-def train_ablation(name: str, train_args: list[str], out: Path, train_steps: int, base: str) -> Path:
+def train_ablation(name: str, options: dict, out: Path, train_steps: int, base: str) -> Path:
     """Train (or reuse) one ablation adapter; return its folder."""
-    from .. import train
+    from ..train import TrainConfig, run_training
 
     folder = out / "adapters" / slug(name)
     done = folder / "training.json"
     if done.exists() and json.loads(done.read_text()).get("steps") == train_steps:
         return folder
-    train.main(train_args + ["--base", base, "--output-dir", str(folder), "--work-dir", str(out / "work" / slug(name)),
-                             "--max-steps", str(train_steps), "--validate-every", "0"])
+    run_training(TrainConfig(**options, base=base, output_dir=str(folder), work_dir=str(out / "work" / slug(name)),
+                             max_steps=train_steps, validate_every=0))
     return folder
 
 
@@ -60,8 +59,8 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     results, parameters = {}, {}
     for name, (adapter, prompt) in (configurations or FINE_TUNING).items():
         if isinstance(adapter, str) and not registry.available(adapter):  # train a stand-in for the shipped one
-            adapter = ["--adapter", "moe" if adapter.endswith("moe") else "lora", *ENCODERS]
-        if isinstance(adapter, list):
+            adapter = {**MOE, "adapter": "moe" if adapter.endswith("moe") else "lora"}
+        if isinstance(adapter, dict):
             adapter = str(train_ablation(name, adapter, out, train_steps, base))
         editor = ICEditor.from_registry(base, adapter=adapter or "none", device=device, fuse_adapter=True)
         editor.pipe.set_progress_bar_config(disable=True)
