@@ -37,13 +37,17 @@ notebooks: venv
 
 # After the shipped Fill base or VAE changes: retrain everything that depends on it and regenerate every table.
 # `make -j2 remeasure` runs two single-thread lanes (47 min on the 2-core CPU in session 18 with 4000-step adapters;
-# the distilled 12000-step adapters take 33 and 37 min at one thread each, so expect about 80 min); states cached for the old
-# base are removed first so nothing resumes from them.
+# the distilled 12000-step adapters take 33 and 37 min at one thread each, so expect about 80 min); states cached for
+# another base are removed first so nothing resumes from them, and those of this base kept, so a killed run resumes.
 ONE_THREAD := OMP_NUM_THREADS=1 $(BIN)/python -m
 remeasure: table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing table-metric-agreement
 
+# States trained on another base are removed; states of this base are kept, so a killed `make remeasure` resumes.
 stale-states: venv
-	rm -rf checkpoints/toy_lora checkpoints/toy_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work
+	@base=$$(cat data/models/toy/*/*.safetensors | sha256sum | cut -c1-16); \
+	if [ "$$(cat checkpoints/remeasure_base 2>/dev/null)" != "$$base" ]; then \
+		rm -rf checkpoints/toy_lora checkpoints/toy_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work; \
+		mkdir -p checkpoints && echo $$base > checkpoints/remeasure_base; echo "states of another base removed"; fi
 
 toy-judge: stale-states
 	$(ONE_THREAD) icedit_lib.train_judge --base toy --adapter none --output-dir data/models/toy_judge --threads 1

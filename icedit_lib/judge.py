@@ -19,6 +19,7 @@ Judges here:
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import random
@@ -108,13 +109,15 @@ class ClipJudge(PairwiseJudge):
 
     def __init__(self, scorer, caption: str, sharpness: float = 100.0):
         self.scorer, self.caption, self.sharpness = scorer, caption, sharpness
-        self._scores: dict[int, float] = {}
+        self._scores: dict[tuple, float] = {}
 
     def score(self, image: Image.Image) -> float:
-        """CLIP-out of one candidate, computed once per image object."""
-        if id(image) not in self._scores:
-            self._scores[id(image)] = self.scorer.clip_out([image], [self.caption])[0]
-        return self._scores[id(image)]
+        """CLIP-out of one candidate, computed once per distinct image (keyed by its pixels, not by the object's
+        id, which Python reuses once an image is freed)."""
+        key = (image.mode, image.size, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+        if key not in self._scores:
+            self._scores[key] = self.scorer.clip_out([image], [self.caption])[0]
+        return self._scores[key]
 
     def p_first(self, source, first, second, instruction) -> float:
         return 1.0 / (1.0 + math.exp(-self.sharpness * (self.score(first) - self.score(second))))

@@ -117,11 +117,15 @@ def _fine_tuning(folder: str = "results/fine_tuning") -> str:
     by = {(c["a"], c["b"]): c for c in paired}
     lora, moe, free = "LoRA r32", "LoRA-MoE 4 x r32", "training-free (no adapter)"
     ref, bare = "LoRA-MoE 4 x r32, ablation reference", "LoRA-MoE 4 x r32, bare instruction (trained and used)"
-    others = [k for k in s if k not in (lora, moe, free, ref, bare)]
+    typed = "LoRA-MoE 4 x r32, instructions as people type them"
+    others = [k for k in s if k not in (lora, moe, free, ref, bare, typed)]
     lo, hi = min(s[k]["success"] for k in others), max(s[k]["success"] for k in others)
     never = [t for t in rec["summaries"][lora]["per_type"]
              if rec["summaries"][lora]["per_type"][t]["success"] == 0 and rec["summaries"][moe]["per_type"][t]["success"] == 0]
-    adapters = [k for k in s if k != free and k != bare]
+    adapters = [k for k in s if k not in (free, bare, typed)]
+    typed_text = (f" Given the same edits as people type them (synonyms, a polite word, capitals, punctuation), the "
+                  f"shipped LoRA-MoE scores {_pct(s[typed]['success'])}: "
+                  f"{_paired(by[(moe, typed)], 'the templates', 'the typed instructions')}." if typed in s else "")
     l1s = [s[k]["l1_kept"] for k in adapters]
     steps = rec["parameters"][lora]["steps"]
     return (
@@ -130,6 +134,7 @@ def _fine_tuning(folder: str = "results/fine_tuning") -> str:
         f"(LoRA) and {_pct(s[moe]['success'])} (LoRA-MoE), the training-free base {_pct(s[free]['success'])}. LoRA "
         f"against no adapter: {_paired(by[(lora, free)], 'LoRA', 'no adapter')}. Edit types neither shipped adapter "
         f"gets right: {', '.join(never) or 'none'}. LoRA-MoE against LoRA: {_paired(by[(moe, lora)], 'LoRA-MoE', 'LoRA')}."
+        f"{typed_text}"
         f" The ablations are trained {rec['train_steps']} steps each and compared with the LoRA-MoE recipe trained as "
         f"long with the paper's loss (the ablation reference, {_pct(s[ref]['success'])}). Trained and used with the "
         f"bare instruction the adapter scores {_pct(s[bare]['success'])}: "
@@ -240,18 +245,6 @@ def _full_scale_early_filter(log: str = "lab/2026-11-30_gpu_h200/flux_full_scale
             "The judge's own time (Qwen2.5-VL, five duels over both orders) comes on top and was not measured.")
 
 
-FINDINGS = {"training-free": _training_free, "fine-tuning": _fine_tuning, "moe-routing": _moe_routing,
-            "scaling": _scaling, "verifiers": verifiers, "full-scale early filter": _full_scale_early_filter,
-            "memory presets": lambda: presets_table()}
-
-
-def findings(name: str) -> str:
-    """The Markdown paragraph a notebook shows for a committed run (`FINDINGS`), made from its files now."""
-    if name not in FINDINGS:
-        raise KeyError(f"no findings named {name!r}; choose from {sorted(FINDINGS)}")
-    return FINDINGS[name]()
-
-
 def render() -> str:
     lines = [BEGIN, "| on the miniature (held-out ShapesWorld edits, exact verdicts) | now | from |", "|---|---|---|"]
     lines += [f"| {what} | {value} | `{source}` |" for what, value, source in rows()]
@@ -287,6 +280,18 @@ def presets_table(path: Path | None = None) -> str:
               "Time and memory are not measured yet: the prepared device call `lab/2026-12-04_gpu_flux_recipes/run.sh` "
               f"writes `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` puts them here.")
     return "\n".join(lines) + "\n\n" + source
+
+
+FINDINGS = {"training-free": _training_free, "fine-tuning": _fine_tuning, "moe-routing": _moe_routing,
+            "scaling": _scaling, "verifiers": verifiers, "full-scale early filter": _full_scale_early_filter,
+            "memory presets": presets_table}
+
+
+def findings(name: str) -> str:
+    """The Markdown paragraph a notebook shows for a committed run (`FINDINGS`), made from its files now."""
+    if name not in FINDINGS:
+        raise KeyError(f"no findings named {name!r}; choose from {sorted(FINDINGS)}")
+    return FINDINGS[name]()
 
 
 BLOCKS = {"results": (BEGIN, END, render), "presets": (PRESETS_BEGIN, PRESETS_END,

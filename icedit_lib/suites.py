@@ -59,18 +59,30 @@ def load_suite(path: str | Path) -> list[dict]:
     return rows
 
 
+PHRASINGS = ("template", "typed")
+
+
 def make_suite(out_dir: str | Path, n: int, seed: int, name: str = "suite.jsonl",
-               edit_types: tuple[str, ...] = sw.EDIT_TYPES) -> Path:
+               edit_types: tuple[str, ...] = sw.EDIT_TYPES, phrasing: str = "template") -> Path:
+    """n held-out edits (scenes of the evaluation split), the edit types in turn. `phrasing="typed"`: the same
+    edits (same seed, same ids and images) with each instruction as people type it (`language.instruction`:
+    verb synonyms, polite wrappers, questions, capitals, punctuation) instead of a spec template."""
+    from .language import instruction as typed_instruction
+
+    if phrasing not in PHRASINGS:
+        raise ValueError(f"phrasing must be one of {PHRASINGS}, got {phrasing!r}")
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
+    rng, typing_rng = random.Random(seed), random.Random(f"typed-{seed}")
     rows = []
     for i in range(n):
         kind = edit_types[i % len(edit_types)]
         pair = sw.random_pair(rng, kind=kind, split="eval")
+        text = pair.instruction if phrasing == "template" else \
+            typed_instruction(pair.source, pair.edit, typing_rng, plain=0.0).string
         rid = f"{i:04d}_{kind}"
         save_image(sw.render(pair.source), out / "images" / f"{rid}.png")
-        rows.append({"id": rid, "image": f"images/{rid}.png", "instruction": pair.instruction, "edit_type": kind,
+        rows.append({"id": rid, "image": f"images/{rid}.png", "instruction": text, "edit_type": kind,
                      "source_scene": pair.source.to_dict(), "target_scene": pair.target.to_dict(),
                      "caption": sw.diptych_caption(pair.source, pair.edit)})
     path = out / name

@@ -35,3 +35,20 @@ def test_paired_comparison_spreads_its_interval_around_a_noisy_difference():
 def test_paired_comparison_refuses_runs_of_different_suites():
     with pytest.raises(ValueError, match="same suite"):
         paired_comparison(rows([True], [0.0]), [{"id": "other", "success": True, "l1_kept": 0.0}])
+
+
+def test_typed_suite_holds_the_same_edits_phrased_as_people_type_them(tmp_path):
+    import json
+
+    from icedit_lib.language import normalize
+    from icedit_lib.suites import make_suite
+
+    plain = [json.loads(r) for r in make_suite(tmp_path, 16, seed=7).read_text().splitlines()]
+    typed = [json.loads(r) for r in make_suite(tmp_path, 16, seed=7, name="typed.jsonl", phrasing="typed")
+             .read_text().splitlines()]
+    for a, b in zip(plain, typed):
+        assert (a["id"], a["source_scene"], a["target_scene"]) == (b["id"], b["source_scene"], b["target_scene"])
+    # different wording, not the template's, and more than case and punctuation
+    assert sum(normalize(a["instruction"]) != normalize(b["instruction"]) for a, b in zip(plain, typed)) >= 12
+    with pytest.raises(ValueError, match="phrasing"):
+        make_suite(tmp_path, 1, seed=7, phrasing="shouted")

@@ -29,7 +29,9 @@ PAIRED = {
         (ABLATION_REFERENCE, "LoRA-MoE 4 x r32, bare instruction (trained and used)",
          "IC prompt vs bare instruction after fine-tuning"),
         (ABLATION_REFERENCE, "LoRA-MoE 4 x r32, fixed router (authors)", "trainable vs the authors' fixed router"),
-        (ABLATION_REFERENCE, "LoRA-MoE 4 x r32, loss on the right half", "loss on all tokens vs right half")],
+        (ABLATION_REFERENCE, "LoRA-MoE 4 x r32, loss on the right half", "loss on all tokens vs right half"),
+        ("LoRA-MoE 4 x r32", "LoRA-MoE 4 x r32, instructions as people type them",
+         "the templates vs the same edits as people type them")],
 }
 
 

@@ -8,16 +8,18 @@ from pathlib import Path
 
 from ..checkpoints import atomic_write_text
 from ..evaluation import evaluate_suite
-from ..suites import make_suite
+from ..suites import PHRASINGS, make_suite
 from .common import ABLATION_REFERENCE, comparison_figure, comparison_table, paired, save_figure, slug
 
-# name -> (the ablation's `train.TrainConfig` options, or a shipped adapter's registry name; prompt mode at inference)
+# name -> (the ablation's `train.TrainConfig` options, or a shipped adapter's registry name; prompt mode at inference
+# [; the suite's phrasing, `suites.PHRASINGS`: the spec's templates unless said])
 # The shipped adapters' recipe adapts the miniature's text encoders too (`train --text-encoder-rank`,
 # not in the paper: the miniature's encoders never read an instruction); the ablations follow it. The shipped
 # adapters also distil the base's caption-prompted prediction (`--caption-distill`); the ablations keep the
 # paper's loss, so that they measure the paper's choices.
 TITLE = "Fine-tuning on the miniature"
 MOE = {"adapter": "moe", "text_encoder_rank": 16}
+TYPED = "LoRA-MoE 4 x r32, instructions as people type them"  # the same edits, not the templates trained on
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),
     "LoRA r32": ("toy-lora", "ic"),
@@ -30,6 +32,7 @@ FINE_TUNING = {
     "LoRA-MoE 4 x r8": ({**MOE, "rank": 8, "alpha": 8.0}, "ic"),
     "LoRA-MoE 4 x r32, fixed router (authors)": ({**MOE, "router": "fixed"}, "ic"),
     "LoRA-MoE 4 x r32, loss on the right half": ({**MOE, "loss_region": "right"}, "ic"),
+    TYPED: ("toy-moe", "ic", "typed"),
 }
 
 
@@ -55,9 +58,12 @@ def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0
     from ..editor import ICEditor
 
     out = Path(out_dir)
-    suite = make_suite(out / "suite", n=n, seed=suite_seed)
+    suites = {phrasing: make_suite(out / "suite", n=n, seed=suite_seed, phrasing=phrasing,
+                                   name="suite.jsonl" if phrasing == "template" else f"suite_{phrasing}.jsonl")
+              for phrasing in PHRASINGS}
     results, parameters = {}, {}
-    for name, (adapter, prompt) in (configurations or FINE_TUNING).items():
+    for name, (adapter, prompt, *phrasing) in (configurations or FINE_TUNING).items():
+        suite = suites[phrasing[0] if phrasing else "template"]
         if isinstance(adapter, str) and not registry.available(adapter):  # train a stand-in for the shipped one
             adapter = {**MOE, "adapter": "moe" if adapter.endswith("moe") else "lora"}
         if isinstance(adapter, dict):
