@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states toy-judge toy-adapters toy-lora toy-moe \
-	toy-clip table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing table-metric-agreement
+.PHONY: venv demo test test-unit test-notebooks notebooks lab clean remeasure stale-states mini-judge mini-adapters mini-lora mini-moe \
+	mini-clip table-training-free table-fine-tuning table-scaling-free table-scaling-moe table-moe-routing table-metric-agreement
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,43 +44,43 @@ remeasure: table-training-free table-fine-tuning table-scaling-free table-scalin
 
 # States trained on another base are removed; states of this base are kept, so a killed `make remeasure` resumes.
 stale-states: venv
-	@base=$$(cat data/models/toy/*/*.safetensors | sha256sum | cut -c1-16); \
+	@base=$$(cat data/models/mini/*/*.safetensors | sha256sum | cut -c1-16); \
 	if [ "$$(cat checkpoints/remeasure_base 2>/dev/null)" != "$$base" ]; then \
-		rm -rf checkpoints/toy_lora checkpoints/toy_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work; \
+		rm -rf checkpoints/mini_lora checkpoints/mini_moe checkpoints/judge results/fine_tuning/adapters results/fine_tuning/work; \
 		mkdir -p checkpoints && echo $$base > checkpoints/remeasure_base; echo "states of another base removed"; fi
 
-toy-judge: stale-states
-	$(ONE_THREAD) icedit_lib.train_judge --base toy --adapter none --output-dir data/models/toy_judge --threads 1
+mini-judge: stale-states
+	$(ONE_THREAD) icedit_lib.train_judge --base mini --adapter none --output-dir data/models/mini_judge --threads 1
 
-toy-adapters: toy-lora toy-moe
+mini-adapters: mini-lora mini-moe
 
-toy-lora: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter lora --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/toy_lora --work-dir checkpoints/toy_lora --max-steps 12000 --eval-n 64 --threads 1
+mini-lora: stale-states
+	$(ONE_THREAD) icedit_lib.train --base mini --adapter lora --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/mini_lora --work-dir checkpoints/mini_lora --max-steps 12000 --eval-n 64 --threads 1
 
-toy-moe: stale-states
-	$(ONE_THREAD) icedit_lib.train --base toy --adapter moe --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/toy_moe --work-dir checkpoints/toy_moe --max-steps 12000 --eval-n 64 --threads 1
+mini-moe: stale-states
+	$(ONE_THREAD) icedit_lib.train --base mini --adapter moe --text-encoder-rank 16 --caption-distill 1 --output-dir data/models/mini_moe --work-dir checkpoints/mini_moe --max-steps 12000 --eval-n 64 --threads 1
 
 table-training-free: stale-states
 	$(ONE_THREAD) icedit_lib.experiments training-free --out-dir results/training_free
 
-table-fine-tuning: toy-adapters
+table-fine-tuning: mini-adapters
 	$(ONE_THREAD) icedit_lib.experiments fine-tuning --out-dir results/fine_tuning --n 64 --steps 28 --train-steps 1000
 
-table-scaling-free: toy-judge
-	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_training_free --adapter none --judge toy-judge
+table-scaling-free: mini-judge
+	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_training_free --adapter none --judge mini-judge
 
-table-scaling-moe: toy-judge toy-moe
-	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_moe --adapter toy-moe --judge toy-judge
+table-scaling-moe: mini-judge mini-moe
+	$(ONE_THREAD) icedit_lib.experiments scaling --out-dir results/scaling_moe --adapter mini-moe --judge mini-judge
 
 # The miniature's CLIP depends on ShapesWorld alone, not on the base: trained once, kept (delete it to retrain).
-toy-clip: venv
-	test -f data/models/toy_clip/model.safetensors || $(ONE_THREAD) icedit_lib.mini_clip --output-dir data/models/toy_clip \
-		--work-dir checkpoints/toy_clip --steps 4000 --width 128 --threads 1
+mini-clip: venv
+	test -f data/models/mini_clip/model.safetensors || $(ONE_THREAD) icedit_lib.mini_clip --output-dir data/models/mini_clip \
+		--work-dir checkpoints/mini_clip --steps 4000 --width 128 --threads 1
 
-table-metric-agreement: table-fine-tuning toy-clip
-	$(ONE_THREAD) icedit_lib.metric_agreement --clip data/models/toy_clip --out-dir results/metric_agreement
+table-metric-agreement: table-fine-tuning mini-clip
+	$(ONE_THREAD) icedit_lib.metric_agreement --clip data/models/mini_clip --out-dir results/metric_agreement
 
-table-moe-routing: toy-moe
+table-moe-routing: mini-moe
 	$(ONE_THREAD) icedit_lib.experiments moe-routing --out-dir results/moe_routing
 
 lab: venv

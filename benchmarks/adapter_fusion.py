@@ -3,7 +3,7 @@ peft layers, and with it fused into the weights (`ICEditor.from_registry(..., fu
 does). The three editors take turns in every repeat, so a noisy machine slows them alike; the fused and unfused
 final latents are compared too. Writes benchmarks/results/adapter_fusion.json.
 
-    python benchmarks/adapter_fusion.py [--adapter toy-lora] [--threads 2] [--repeats 6]
+    python benchmarks/adapter_fusion.py [--adapter mini-lora] [--threads 2] [--repeats 6]
 """
 import random
 import time
@@ -16,7 +16,7 @@ from icedit_lib.editor import ICEditor
 
 
 def main(argv=None):
-    args = benchmark_parser("adapter_fusion", adapter="toy-lora", repeats=6).parse_args(argv)
+    args = benchmark_parser("adapter_fusion", adapter="mini-lora", repeats=6).parse_args(argv)
     torch.set_num_threads(args.threads)
     editors = {"no_adapter": ICEditor.from_registry(args.base, adapter="none", device="cpu"),
                "unfused": ICEditor.from_registry(args.base, adapter=args.adapter, device="cpu"),

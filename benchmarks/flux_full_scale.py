@@ -3,7 +3,7 @@
 with the course's own adapter code. Writes benchmarks/results/flux_full_scale.json.
 
     python benchmarks/flux_full_scale.py                 # full size: a GPU with at least 40 GB
-    python benchmarks/flux_full_scale.py --size toy      # the miniature's shape: a smoke run on a CPU
+    python benchmarks/flux_full_scale.py --size mini      # the miniature's shape: a smoke run on a CPU
 
 Weights are random: a transformer times the same with random and trained weights, so this needs
 neither the 24 GB download nor the gated licence. The text encoders, VAE and judge are not timed
@@ -34,7 +34,7 @@ PAPER_TFLOP_PER_STEP = 37.7
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--size", choices=("full", "toy"), default="full")
+    p.add_argument("--size", choices=("full", "mini"), default="full")
     p.add_argument("--device", default="auto")
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--repeats", type=int, default=3)
@@ -47,7 +47,7 @@ def parse_args(argv=None):
                    help="let SDPA pick cuDNN attention in training (its backward failed on an H200 with "
                         "torch 2.11 + CUDA 13.0: 'mha_graph.execute ... is_good()'); default: train.py's "
                         "choice, train.attention_kernels")
-    p.add_argument("--out", default=None, help="default benchmarks/results/flux_full_scale.json (toy: not written)")
+    p.add_argument("--out", default=None, help="default benchmarks/results/flux_full_scale.json (mini: not written)")
     return p.parse_args(argv)
 
 

@@ -2,7 +2,7 @@
 memory presets for 80, 24 and 16 GB cards. Writes benchmarks/results/flux_recipes.json and a table.
 
     python benchmarks/flux_recipes.py                        # full size: an H200 / H100 (about 7 minutes)
-    python benchmarks/flux_recipes.py --size toy --device cpu # the miniature's shape: a smoke run
+    python benchmarks/flux_recipes.py --size mini --device cpu # the miniature's shape: a smoke run
 
 Transformer recipes (`--recipes`), each on the same random weights of FLUX.1 Fill [dev]'s shape and the same
 inputs, for the paper's 1024 x 512 diptych and a 1024 x 768 one (two 512 x 768 panels):
@@ -159,9 +159,9 @@ def run_presets(args, device) -> dict:
 
 def random_fill_pipeline(size: str, tmp: Path) -> Path:
     """A FluxFillPipeline folder with random weights: the real FLUX.1 Fill [dev] component sizes (`full`),
-    or the miniature (`toy`)."""
+    or the miniature (`mini`)."""
     folder = tmp / "pipe"
-    if size == "toy":
+    if size == "mini":
         mini.save_miniature(folder, mini.build_fill_pipeline())
         return folder
     from diffusers import AutoencoderKL, FluxFillPipeline
@@ -205,13 +205,13 @@ def table(record: dict) -> str:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--size", choices=("full", "toy"), default="full")
+    p.add_argument("--size", choices=("full", "mini"), default="full")
     p.add_argument("--device", default="auto")
     p.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=RECIPES)
     p.add_argument("--presets", nargs="*", type=int, default=[80, 24, 16])
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", default=None, help="default benchmarks/results/flux_recipes.json (toy: not written)")
+    p.add_argument("--out", default=None, help="default benchmarks/results/flux_recipes.json (mini: not written)")
     args = p.parse_args(argv)
     device = torch.device(devices.pick_device(args.device))
     dtype = torch.bfloat16  # every recipe computes in bf16 (FLUX in fp16 gives black or NaN images)

@@ -16,7 +16,7 @@ from icedit_lib.checkpoints import atomic_write_text
 def benchmark_parser(result: str, adapter: str, repeats: int) -> argparse.ArgumentParser:
     """The options every single-configuration benchmark takes; `result` names its JSON file."""
     p = argparse.ArgumentParser()
-    p.add_argument("--base", default="toy")
+    p.add_argument("--base", default="mini")
     p.add_argument("--adapter", default=adapter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=repeats)

@@ -26,7 +26,7 @@ COMPILE_OPTIONS = {"compiled": CPU_COMPILE_OPTIONS, "compiled_plain": None}
 
 def main(argv=None):
     p = argparse.ArgumentParser()
-    p.add_argument("--base", default="toy")
+    p.add_argument("--base", default="mini")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--steps", type=int, default=28)

@@ -1,7 +1,7 @@
 """Wall time of early-filter scaling against a single edit, side by side in one run (issue target on the
 2-core CPU: early filter with M = 6 at most 2.5x a single edit). Writes benchmarks/results/scaling_speed.json.
 
-    python benchmarks/scaling_speed.py [--judge toy-judge] [--num-seeds 6] [--filter-steps 4] [--repeats 5]
+    python benchmarks/scaling_speed.py [--judge mini-judge] [--num-seeds 6] [--filter-steps 4] [--repeats 5]
 
 The M previews run as one batched call, the judge compares them (M - 1 comparisons, two
 passes each), and the winner resumes from step m. Best-of-M on finished images is timed
@@ -21,7 +21,7 @@ from icedit_lib.scaling import best_of_m, early_filter, single
 
 def main(argv=None):
     p = benchmark_parser("scaling_speed", adapter="none", repeats=5)
-    p.add_argument("--judge", default="toy-judge")
+    p.add_argument("--judge", default="mini-judge")
     p.add_argument("--num-seeds", type=int, default=6)
     p.add_argument("--filter-steps", type=int, default=4)
     args = p.parse_args(argv)

@@ -44,8 +44,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", choices=tuple(FRAMEWORK_GUIDANCE), default="inpaint",
                    help="inpaint: Fill model, right half masked (paper's choice); inversion: T2I model, "
                         "source inverted and its attention K/V injected (paper 3.1)")
-    p.add_argument("--base", default="toy", help="toy | a registry name | a local folder | a hub id "
-                                                 "(inversion: toy means toy-t2i; use flux-dev at full scale)")
+    p.add_argument("--base", default="mini", help="mini | a registry name | a local folder | a hub id "
+                                                 "(inversion: mini means mini-t2i; use flux-dev at full scale)")
     p.add_argument("--adapter", default="default",
                    help=f"default (ICEdit's own LoRA on FLUX.1 Fill [dev]; on the miniature the better shipped "
                         f"adapter when present, otherwise none; "
@@ -73,11 +73,11 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-seeds", type=_positive_int, default=1, help="inference-time scaling: M seeds per edit")
     p.add_argument("--filter-steps", type=int, default=0,
                    help="early filter: judge previews after m steps (0: judge finished images, best-of-M)")
-    p.add_argument("--judge", default="none", help="none | toy-judge | qwen2.5-vl-3b|7b|72b | a local folder")
+    p.add_argument("--judge", default="none", help="none | mini-judge | qwen2.5-vl-3b|7b|72b | a local folder")
 
 
 def _add_generate_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base", default="toy-t2i", help="toy-t2i | flux-dev | a local folder")
+    p.add_argument("--base", default="mini-t2i", help="mini-t2i | flux-dev | a local folder")
     p.add_argument("--steps", type=_positive_int, default=28)
     p.add_argument("--guidance", type=float, default=3.5)
     p.add_argument("--seed", type=int, default=0)
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--part", choices=("vae", "t2i", "fill"), required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--n", type=_positive_int, default=64)
-    p.add_argument("--base", default="toy")
+    p.add_argument("--base", default="mini")
     p.add_argument("--device", default="auto")
     p.add_argument("--pooled-from-copy", action="store_true",
                    help="fill: a probe: the change caption's T5 tokens with the copy caption's pooled CLIP vector")
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "pair (edits only one run gets right, exact sign test)")
     p.add_argument("--into-record", metavar="JSON",
                    help="t2i, fill: also make these metrics the evaluation of this training record (e.g. "
-                        "data/models/toy/training_fill.json after the VAE's decoder changed); the old one is kept")
+                        "data/models/mini/training_fill.json after the VAE's decoder changed); the old one is kept")
     p.add_argument("--reason", default="", help="with --into-record: why the unchanged weights are evaluated again")
     p = sub.add_parser("edit", help="edit one image with an instruction")
     p.add_argument("--image", required=True)
@@ -253,7 +253,7 @@ def _editor(args):
         if args.compile:
             raise ValueError("--compile is for the inpainting framework (the inversion framework swaps attention "
                              "processors between its passes)")
-        base = "toy-t2i" if args.base == "toy" else args.base
+        base = "mini-t2i" if args.base == "mini" else args.base
         return InversionEditor.from_registry(base, device=args.device, dtype=dtype, offload=args.offload)
     # a one-shot command never switches the adapter off: fuse a plain LoRA into the weights (not under
     # offloading, whose hooks own the weights)

@@ -2,7 +2,7 @@
 
     python -m icedit_lib.demo --out-dir outputs
 
-Runs on a laptop CPU in seconds: loads `toy` (or --base), edits every row of
+Runs on a laptop CPU in seconds: loads `mini` (or --base), edits every row of
 data/examples/suite.jsonl, scores the edits with the ShapesWorld parser, and writes
 outputs/demo.png (source | instruction | result | target) and outputs/demo.json.
 """
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--suite", default=str(DATA_DIR / "examples" / "suite.jsonl"))
     p.add_argument("--out-dir", default="outputs")
-    p.add_argument("--base", default="toy")
+    p.add_argument("--base", default="mini")
     p.add_argument("--adapter", default="default", help="default: the base's better shipped adapter | none | a name")
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """ICEditor: instruction-based editing as diptych inpainting with the stock FluxFillPipeline.
 
-    editor = ICEditor.from_registry("toy")
+    editor = ICEditor.from_registry("mini")
     result = editor.edit(image, "make the red circle blue", seed=0)
 
 Besides single edits it runs several seeds in one batched call, and it can stop every
@@ -77,7 +77,7 @@ class ICEditor:
         self.token_pixels = pipe.vae_scale_factor * 2  # one token = 2x2 latent pixels
 
     @classmethod
-    def from_registry(cls, base: str = "toy", adapter: str | None = None, device: str = "auto", dtype=None,
+    def from_registry(cls, base: str = "mini", adapter: str | None = None, device: str = "auto", dtype=None,
                       offload: str = "none", download: bool | None = None, compile: bool = False,
                       fuse_adapter: bool = False, quantize: str = "none") -> "ICEditor":
         """`compile=True` runs the transformer through `torch.compile` (after the adapter is in place,

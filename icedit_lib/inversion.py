@@ -1,6 +1,6 @@
 """The training-free T2I-inversion diptych (paper section 3.1, first framework).
 
-A text-to-image DiT (FLUX.1 [dev], or the miniature `toy-t2i`) can edit in context
+A text-to-image DiT (FLUX.1 [dev], or the miniature `mini-t2i`) can edit in context
 without any inpainting model:
 1. Invert the source: place it in a diptych, encode it, and run the rectified-flow ODE
    backwards (from sigma = 0 up to sigma = 1) on the very shifted sigma grid the sampler
@@ -175,7 +175,7 @@ class InversionEditor:
         self.token_pixels = pipe.vae_scale_factor * 2
 
     @classmethod
-    def from_registry(cls, base: str = "toy-t2i", device: str = "auto", dtype=None, offload: str = "none",
+    def from_registry(cls, base: str = "mini-t2i", device: str = "auto", dtype=None, offload: str = "none",
                       download: bool | None = None) -> "InversionEditor":
         pipe, entry = registry.load_t2i_pipeline(base, device=device, dtype=dtype, offload=offload, download=download)
         return cls(pipe, entry.panel_width, entry.max_sequence_length)

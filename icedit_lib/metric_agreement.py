@@ -1,6 +1,6 @@
 """What the paper's metrics reward: CLIP-I, CLIP-out and L1 against exact success, on the miniature's edits.
 
-    python -m icedit_lib.metric_agreement --clip data/models/toy_clip --out-dir results/metric_agreement \\
+    python -m icedit_lib.metric_agreement --clip data/models/mini_clip --out-dir results/metric_agreement \\
         [--runs results/fine_tuning/runs] [--configs training_free__no_adapter lora_r32 lora_moe_4_x_r32]
 
 On ShapesWorld every edit has an exact verdict (the parser reads the scene back). The fine-tuning table's runs
@@ -115,7 +115,7 @@ def markdown(result: dict, clip_name: str) -> str:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--clip", default="data/models/toy_clip")
+    p.add_argument("--clip", default="data/models/mini_clip")
     p.add_argument("--runs", default="results/fine_tuning/runs")
     p.add_argument("--suite", default="results/fine_tuning/suite/suite.jsonl")
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))

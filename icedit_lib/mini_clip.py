@@ -1,11 +1,11 @@
 """The miniature's own CLIP: a tiny CLIPModel trained contrastively on ShapesWorld panels and their captions.
 
-    python -m icedit_lib.mini_clip --output-dir data/models/toy_clip [--steps 3000] [--threads 1]
+    python -m icedit_lib.mini_clip --output-dir data/models/mini_clip [--steps 3000] [--threads 1]
 
 The paper's CLIP-I and CLIP-out (`metrics`) need a CLIP that knows the images it scores; OpenAI's has never
 seen ShapesWorld. This one is the stock `CLIPModel` and `CLIPProcessor` at a tiny size (a ViT with 8-pixel
 patches on the 64 x 64 panel, a 2-layer text tower on the miniature's word-level tokenizer), saved in the hub
-layout, so `metrics.ClipScorer("data/models/toy_clip")` loads it as it loads openai/clip-vit-large-patch14,
+layout, so `metrics.ClipScorer("data/models/mini_clip")` loads it as it loads openai/clip-vit-large-patch14,
 and CLIP-I / CLIP-out can be set beside exact success on the miniature's edits: which failures do they reward,
 which successes do they punish?
 
@@ -89,8 +89,8 @@ def retrieval(model, processor, device, n_batches: int = 8, size: int = 64, seed
 @dataclass
 class ClipConfig:
     """The mini CLIP run's options (the command line is built from these fields: `config.parse_config`)."""
-    output_dir: str = option("data/models/toy_clip")
-    work_dir: str = option("checkpoints/toy_clip")
+    output_dir: str = option("data/models/mini_clip")
+    work_dir: str = option("checkpoints/mini_clip")
     steps: int = option(3000)
     batch_size: int = option(64)
     lr: float = option(1e-3)
@@ -145,7 +145,7 @@ def card(record: dict) -> str:
                f"--batch-size {a['batch_size']} --lr {a['lr']} --width {a['width']} --layers {a['layers']} "
                f"--seed {a['seed']}" + (f" --threads {a['threads']}" if a["threads"] else ""))
     return ModelCard(
-        "toy-clip: the miniature's CLIP",
+        "mini-clip: the miniature's CLIP",
         about=f"A `CLIPModel` ({record['parameters'] / 1e6:.2f}M parameters: a ViT with 8-pixel patches on 64 x 64 "
               f"panels and a {a['layers']}-layer text tower of width {a['width']} on the miniature's word-level "
               "tokenizer) with its `CLIPProcessor`, trained contrastively on ShapesWorld training-split panels and "

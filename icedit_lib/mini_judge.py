@@ -6,7 +6,7 @@ pairwise judge it compares two candidates through their odds (Bradley-Terry).
 
 Architecture (a VLM in miniature): a small CNN turns the source and the candidate into
 8 x 8 grids of patch features each (the candidate's CNN also sees its pixel difference
-from the source, the cue that tells a copy from an edit), the instruction's tokens (the toy T5 tokenizer) are
+from the source, the cue that tells a copy from an edit), the instruction's tokens (the miniature's T5 tokenizer) are
 embedded, and a 2-layer transformer encoder reads [CLS | text | source patches |
 candidate patches] with learned type and position embeddings; the CLS output is the logit.
 

@@ -169,7 +169,7 @@ def save_miniature(path: str | Path, fill: FluxFillPipeline, t2i_transformer: Fl
 
 
 def assemble(out_dir: str | Path, vae_dir: str | Path | None = None, seed: int = 0) -> Path:
-    """Write a miniature in the toy's layout: fresh encoders and transformers, and the
+    """Write a miniature in the miniature's layout: fresh encoders and transformers, and the
     pretrained VAE from `vae_dir` if given. The pretraining scripts overwrite the parts
     they train; this is their starting point."""
     pipe = build_fill_pipeline(seed)

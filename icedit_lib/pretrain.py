@@ -16,7 +16,7 @@ Each stage gets a share of `--minutes` (`--shares`) and fits its learning-rate s
 share (`schedule.StepBudget`: it times its first steps, then fixes its length). A stage that has
 finished is recorded in DIR/pretrain_progress.json and skipped; one that was killed resumes from
 its state. So the same command, run again, continues where it stopped: on the CPU the box spans
-several sessions. The folder is a diffusers miniature (`toy` layout) that the registry, the
+several sessions. The folder is a diffusers miniature (`mini` layout) that the registry, the
 editor and the evaluations read like the shipped one; each stage writes its own record
 (`training_text.json`, `vae/training.json`, `training_t2i.json`, `training_fill.json`) with its
 evaluation.

@@ -225,7 +225,7 @@ def write_into_record(record: str | Path, metrics: dict, reason: str) -> None:
     atomic_write_text(Path(record), json.dumps(rec, indent=2))
 
 
-def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: str = "auto",
+def run(part: str, out_dir: str | Path, n: int = 64, base: str = "mini", device: str = "auto",
         pooled_from_copy: bool = False, steps: int = 28, paired_with: str | Path | None = None,
         into_record: str | Path | None = None, reason: str = "") -> dict:
     """Evaluate one part of a shipped miniature; write metrics.json and the scored images.
@@ -260,7 +260,7 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "toy", device: 
         pipe, _ = registry.load_fill_pipeline(base, device=device)
         metrics = evaluate_vae(pipe.vae, n_panels=n, device=pipe.device, image_dir=images)
     elif part == "t2i":
-        pipe, _ = registry.load_t2i_pipeline(base if base != "toy" else "toy-t2i", device=device)
+        pipe, _ = registry.load_t2i_pipeline(base if base != "mini" else "mini-t2i", device=device)
         metrics = evaluate_t2i(pipe, n=n, steps=steps, image_dir=images)
     elif part == "fill":
         pipe, _ = registry.load_fill_pipeline(base, device=device)

@@ -76,7 +76,7 @@ FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context
 class PretrainConfig:
     """A pretraining stage's options (the command line is built from these fields: `config.parse_config`)."""
     stage: Literal["t2i", "fill"] = field(metadata={"help": "which transformer to train"})
-    model_dir: str = option("data/models/toy", "the miniature folder to read and export into")
+    model_dir: str = option("data/models/mini", "the miniature folder to read and export into")
     work_dir: str | None = option(None, "resumable state (default checkpoints/<stage>)")
     steps: int = option(20000)
     batch_size: int = option(16)

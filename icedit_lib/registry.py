@@ -1,6 +1,6 @@
 """Model names -> sources, and loading them with the stock diffusers classes.
 
-One registry serves both scales: `toy` is the miniature shipped in `data/models/`,
+One registry serves both scales: `mini` is the miniature shipped in `data/models/`,
 the others are the hub models of the paper. Loading adapters onto a pipeline is `adapters.py`. Every entry can be pointed at a local
 folder (`--base PATH`, or the entry's environment variable), which is also how the
 tests load tiny random models saved in the real layouts. Nothing is downloaded
@@ -52,9 +52,9 @@ class Entry:
 
 
 REGISTRY: dict[str, Entry] = {e.name: e for e in [
-    Entry("toy", "fill", "toy", "miniature FLUX.1 Fill pretrained on ShapesWorld (this course)",
+    Entry("mini", "fill", "mini", "miniature FLUX.1 Fill pretrained on ShapesWorld (this course)",
           panel_width=64, max_sequence_length=80, word_level_text=True),
-    Entry("toy-t2i", "t2i", "toy", "miniature FLUX.1 [dev] text-to-image, same folder as `toy`",
+    Entry("mini-t2i", "t2i", "mini", "miniature FLUX.1 [dev] text-to-image, same folder as `mini`",
           subfolder="transformer_t2i", panel_width=64, max_sequence_length=80, word_level_text=True),
     Entry("flux-fill-dev", "fill", "black-forest-labs/FLUX.1-Fill-dev", "FLUX.1 Fill [dev], 12B (gated: accept the "
           "licence on the hub first)", size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
@@ -64,11 +64,11 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
           base="flux-fill-dev", weight_name="ICEdit-MoE-LoRA.safetensors", size_note="~430 MB"),
-    Entry("toy-lora", "adapter", "toy_lora", "LoRA fine-tuned on ShapesWorld edits over `toy` (this course)",
-          base="toy"),
-    Entry("toy-moe", "adapter", "toy_moe", "LoRA-MoE fine-tuned on ShapesWorld edits over `toy` (this course)",
-          base="toy"),
-    Entry("toy-judge", "judge", "toy_judge", "miniature judge trained on ShapesWorld candidates (this course)"),
+    Entry("mini-lora", "adapter", "mini_lora", "LoRA fine-tuned on ShapesWorld edits over `mini` (this course)",
+          base="mini"),
+    Entry("mini-moe", "adapter", "mini_moe", "LoRA-MoE fine-tuned on ShapesWorld edits over `mini` (this course)",
+          base="mini"),
+    Entry("mini-judge", "judge", "mini_judge", "miniature judge trained on ShapesWorld candidates (this course)"),
     Entry("qwen2.5-vl-3b", "judge", "Qwen/Qwen2.5-VL-3B-Instruct", "Qwen2.5-VL 3B judge", size_note="~7.5 GB"),
     Entry("qwen2.5-vl-7b", "judge", "Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL 7B judge", size_note="~16 GB"),
     Entry("qwen2.5-vl-72b", "judge", "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen2.5-VL 72B judge (the paper's; 4-bit "
@@ -81,7 +81,7 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
 # authors' ICEdit LoRA, which their inference script always loads (about 230 MB beside the 34 GB
 # base): a user asking for ICEdit gets ICEdit, not plain FLUX Fill. `--adapter none` is the
 # training-free model at both scales.
-DEFAULT_ADAPTERS = {"toy": "toy-lora", "flux-fill-dev": "icedit-lora"}
+DEFAULT_ADAPTERS = {"mini": "mini-lora", "flux-fill-dev": "icedit-lora"}
 
 
 def default_adapter(base: str) -> str:
@@ -181,7 +181,7 @@ def _how_to_get(entry: Entry) -> str:
 
 
 # --------------------------------------------------------------------------- pipelines
-def load_fill_pipeline(base: str = "toy", device: str = "auto", dtype=None, offload: str = "none",
+def load_fill_pipeline(base: str = "mini", device: str = "auto", dtype=None, offload: str = "none",
                        download: bool | None = None, quantize: str = "none"):
     """A FluxFillPipeline for `base` (registry name, folder or hub id), placed on a device; `quantize`
     loads its transformer through a diffusers quantization config (`devices.transformer_quantization`),
@@ -206,7 +206,7 @@ def load_fill_pipeline(base: str = "toy", device: str = "auto", dtype=None, offl
     return place(pipe, device, offload), entry
 
 
-def load_t2i_pipeline(base: str = "toy-t2i", device: str = "auto", dtype=None, offload: str = "none",
+def load_t2i_pipeline(base: str = "mini-t2i", device: str = "auto", dtype=None, offload: str = "none",
                       download: bool | None = None):
     """A FluxPipeline (text-to-image) for the inversion framework."""
     from diffusers import FluxPipeline, FluxTransformer2DModel
@@ -216,7 +216,7 @@ def load_t2i_pipeline(base: str = "toy-t2i", device: str = "auto", dtype=None, o
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     try:
-        if entry.subfolder:  # the toy keeps the T2I transformer beside the Fill one
+        if entry.subfolder:  # the miniature keeps the T2I transformer beside the Fill one
             transformer = FluxTransformer2DModel.from_pretrained(folder, subfolder=entry.subfolder,
                                                                  dtype=torch_dtype)
             pipe = FluxPipeline.from_pretrained(folder, transformer=transformer, dtype=torch_dtype)
@@ -239,7 +239,7 @@ def _eval_all(pipe) -> None:
 # --------------------------------------------------------------------------- judges
 def load_judge(name: str, device: str = "auto", dtype=None, load_in_4bit: bool = False,
                download: bool | None = None):
-    """A pairwise judge for early-filter scaling: `toy-judge` (or a folder holding a miniature
+    """A pairwise judge for early-filter scaling: `mini-judge` (or a folder holding a miniature
     judge), or a Qwen2.5-VL registry name, folder or hub id."""
     from .judge import QwenVLJudge
     from .mini_judge import MiniJudge, is_mini_judge

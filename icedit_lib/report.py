@@ -29,9 +29,9 @@ def _pct(x: float) -> str:
 
 def rows() -> list[tuple[str, str, str]]:
     """(what, the number, the file it comes from)."""
-    vae = _read("data/models/toy/vae/training.json")["evaluation"]
-    t2i = _read("data/models/toy/training_t2i.json")["evaluation"]
-    fill = _read("data/models/toy/training_fill.json")["evaluation"]
+    vae = _read("data/models/mini/vae/training.json")["evaluation"]
+    t2i = _read("data/models/mini/training_t2i.json")["evaluation"]
+    fill = _read("data/models/mini/training_fill.json")["evaluation"]
     free = _read("results/training_free/results.json")["summaries"]
     tuned = _read("results/fine_tuning/results.json")["summaries"]
     scaling = _read("results/scaling_moe/results.json")["table"]
@@ -43,11 +43,11 @@ def rows() -> list[tuple[str, str, str]]:
     two_threads = min(v["median_s"] for k, v in speed.items() if k.endswith("threads_2"))
     n = lambda s: s["overall"]["n"]  # noqa: E731
     return [
-        ("VAE: held-out panels reconstructed exactly", _pct(vae["exact_all"]), "data/models/toy/vae/training.json"),
+        ("VAE: held-out panels reconstructed exactly", _pct(vae["exact_all"]), "data/models/mini/vae/training.json"),
         (f"text-to-image: held-out scenes drawn exactly ({t2i['n']}, {t2i['steps']} steps)", _pct(t2i["t2i_exact"]),
-         "data/models/toy/training_t2i.json"),
+         "data/models/mini/training_t2i.json"),
         (f"Fill: one-change diptychs completed exactly / copies ({fill['n']})",
-         f"{_pct(fill['fill_one_change'])} / {_pct(fill['fill_copy'])}", "data/models/toy/training_fill.json"),
+         f"{_pct(fill['fill_one_change'])} / {_pct(fill['fill_copy'])}", "data/models/mini/training_fill.json"),
         (f"training-free inpainting, IC prompt / bare instruction ({n(free['inpaint + IC prompt'])} edits)",
          f"{_pct(free['inpaint + IC prompt']['overall']['success'])} / "
          f"{_pct(free['inpaint + bare instruction']['overall']['success'])}", "results/training_free/results.json"),
@@ -100,7 +100,7 @@ def _training_free(folder: str = "results/training_free") -> str:
     ratio = (f", {o(ref)['success'] / o(ic)['success']:.1f} times the instruction's" if o(ic)["success"] else "")
     return (
         f"**What the committed run shows** (`{folder}`, {rec['n']} held-out edits, {rec['steps']} steps, on the shipped "
-        f"`toy` base). Inpainting + IC prompt: {_pct(o(ic)['success'])} success ({_types_won(ic['per_type'])}), L1 on "
+        f"`mini` base). Inpainting + IC prompt: {_pct(o(ic)['success'])} success ({_types_won(ic['per_type'])}), L1 on "
         f"kept pixels {o(ic)['l1_kept']:.3f}; inpainting + bare instruction: {_pct(o(bare)['success'])}, "
         f"{o(bare)['l1_kept']:.3f}; inversion: {_pct(o(inv_ic)['success'])} with the IC prompt and "
         f"{_pct(o(inv_bare)['success'])} with the bare instruction ({o(inv_ic)['l1_kept']:.3f} and "
@@ -129,7 +129,7 @@ def _fine_tuning(folder: str = "results/fine_tuning") -> str:
     l1s = [s[k]["l1_kept"] for k in adapters]
     steps = rec["parameters"][lora]["steps"]
     return (
-        f"**What the committed run shows** (`{folder}`, {rec['n']} held-out edits, on the shipped `toy` base). The "
+        f"**What the committed run shows** (`{folder}`, {rec['n']} held-out edits, on the shipped `mini` base). The "
         f"shipped adapters ({steps} steps each, with caption distillation: notebook 05) score {_pct(s[lora]['success'])} "
         f"(LoRA) and {_pct(s[moe]['success'])} (LoRA-MoE), the training-free base {_pct(s[free]['success'])}. LoRA "
         f"against no adapter: {_paired(by[(lora, free)], 'LoRA', 'no adapter')}. Edit types neither shipped adapter "
@@ -185,9 +185,9 @@ def _scaling(folders=("results/scaling_training_free", "results/scaling_moe"), M
             f"{_pct(min(previews))} to {_pct(max(previews))} on previews and {_pct(acc['final']['accuracy'])} on "
             f"finished images ({acc['final']['pairs']} pairs from {acc['final']['edits']} edits).")
         parts += [_verifier(rec, name, M) for name in rec.get("verifier_accuracy", {})]
-    judge = _read("data/models/toy_judge/training.json")["evaluation"]
+    judge = _read("data/models/mini_judge/training.json")["evaluation"]
     return ("**What the committed runs show.** " + " ".join(parts) +
-            f" On held-out synthetic pairs (copies, smears and wrong edits made by hand) `toy-judge` agrees "
+            f" On held-out synthetic pairs (copies, smears and wrong edits made by hand) `mini-judge` agrees "
             f"{_pct(judge['synthetic_agreement'])}.")
 
 

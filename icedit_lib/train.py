@@ -1,6 +1,6 @@
 """Fine-tune the Fill model on in-context diptychs with LoRA or LoRA-MoE (paper section 3.2).
 
-    python -m icedit_lib.train --base toy --adapter moe --output-dir data/models/toy-moe
+    python -m icedit_lib.train --base mini --adapter moe --output-dir data/models/mini-moe
     accelerate launch --num_processes 2 --cpu -m icedit_lib.train ...   # or several GPUs / machines
 
 One step, as the authors train (their `train/` configs in River-Zhang/ICEdit; paper section 3.2):
@@ -70,7 +70,7 @@ AUTHORS_TARGETS = (r"^(x_embedder|transformer_blocks\.\d+\.(norm1\.linear|attn\.
 class TrainConfig:
     """The fine-tuning run's options (the command line is built from these fields: `config.parse_config`)."""
     output_dir: str = field(metadata={"help": "where the adapter, its record and card are written"})
-    base: str = option("toy", "registry name or folder of a FluxFillPipeline")
+    base: str = option("mini", "registry name or folder of a FluxFillPipeline")
     data: str = option("shapesworld", "shapesworld | magicbrush:FILES | omniedit:FILES")
     work_dir: str | None = option(None, "resumable state (default: OUTPUT_DIR/checkpoint)")
     adapter: Literal["lora", "moe"] = option("lora")

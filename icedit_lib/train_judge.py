@@ -1,6 +1,6 @@
-"""Train the miniature judge (`toy-judge`) for early-filter scaling (paper section 3.3).
+"""Train the miniature judge (`mini-judge`) for early-filter scaling (paper section 3.3).
 
-    python -m icedit_lib.train_judge --base toy --adapter toy-moe --output-dir data/models/toy_judge
+    python -m icedit_lib.train_judge --base mini --adapter mini-moe --output-dir data/models/mini_judge
 
 Two phases, both resumable after a kill:
 1. **A pool of realistic candidates** (`--work-dir/pool/`): edit pairs run through the
@@ -51,9 +51,9 @@ FINAL = 0  # the preview step recorded for finished candidates
 @dataclass
 class JudgeConfig:
     """The judge run's options (the command line is built from these fields: `config.parse_config`)."""
-    base: str = option("toy", "the editor whose candidates the judge learns from")
+    base: str = option("mini", "the editor whose candidates the judge learns from")
     adapter: str = option("none")
-    output_dir: str = option("data/models/toy_judge")
+    output_dir: str = option("data/models/mini_judge")
     work_dir: str = option("checkpoints/judge")
     pool_pairs: int = option(480, "training edit pairs run through the editor")
     eval_pairs: int = option(96, "held-out edit pairs for the agreement numbers")
@@ -338,7 +338,7 @@ def write_card(out: Path, record: dict) -> Path:
     rows = [[k, rounded(v["agreement"]), v["pairs"], rounded(bound[k]["agreement"]) if k in bound else "-"]
             for k, v in ev["pool"].items()]
     return ModelCard(
-        "`toy-judge`: the miniature judge for early-filter scaling",
+        "`mini-judge`: the miniature judge for early-filter scaling",
         about="A small vision-language model (CNN patch encoders for source and candidate, T5-tokenised "
               "instruction, a transformer encoder, one success logit) in `icedit_lib/mini_judge.py`. "
               "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "

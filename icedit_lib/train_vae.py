@@ -1,6 +1,6 @@
 """Pretrain the miniature AutoencoderKL on ShapesWorld (issue: miniature FLUX, step 1 of 3).
 
-    python -m icedit_lib.train_vae --output-dir data/models/toy/vae --work-dir checkpoints/vae
+    python -m icedit_lib.train_vae --output-dir data/models/mini/vae --work-dir checkpoints/vae
 
 FLUX's VAE maps 8x8 pixels to 16 channels; the miniature keeps 16 channels at 4x
 (see `miniature.build_vae`). Loss: MSE + L1 on pixels in [-1, 1] plus a tiny KL, as
@@ -54,7 +54,7 @@ BATCH_KINDS = ("panel", "diptych", "masked")
 @dataclass
 class VaeConfig:
     """The VAE run's options (the command line is built from these fields: `config.parse_config`)."""
-    output_dir: str = option("data/models/toy/vae")
+    output_dir: str = option("data/models/mini/vae")
     work_dir: str = option("checkpoints/vae", "resumable training state")
     steps: int = option(20000)
     batch_size: int = option(8)

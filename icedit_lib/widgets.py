@@ -72,7 +72,7 @@ class EditorCache:
             if framework == "inversion":
                 from .inversion import InversionEditor
 
-                self.editors[key] = InversionEditor.from_registry("toy-t2i" if base == "toy" else base,
+                self.editors[key] = InversionEditor.from_registry("mini-t2i" if base == "mini" else base,
                                                                   device=self.device)
             else:
                 from .editor import ICEditor
@@ -81,7 +81,7 @@ class EditorCache:
         return self.editors[key]
 
 
-def run_edit(cache: EditorCache, image: Image.Image, scene: sw.Scene | None, instruction: str, base: str = "toy",
+def run_edit(cache: EditorCache, image: Image.Image, scene: sw.Scene | None, instruction: str, base: str = "mini",
              adapter: str = "none", framework: str = "inpaint", prompt_mode: str = "ic", steps: int = 28,
              seed: int = 0) -> dict:
     """One edit and what to show of it: result, diptych, the parsed scene, the unknown words."""
@@ -97,7 +97,7 @@ def run_edit(cache: EditorCache, image: Image.Image, scene: sw.Scene | None, ins
     return out
 
 
-def interactive_editor(device: str = "auto", base: str = "toy"):
+def interactive_editor(device: str = "auto", base: str = "mini"):
     """The widget: controls on the left, the edit on the right. Returns the top-level widget."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -109,7 +109,7 @@ def interactive_editor(device: str = "auto", base: str = "toy"):
     rows = examples()
     adapters = ["none"] + [n for n, e in REGISTRY.items() if e.kind == "adapter" and e.base == base and available(n)]
     default = DEFAULT_ADAPTERS.get(base, "none")
-    source_kind = w.ToggleButtons(options=SOURCES if base != "toy" else SOURCES[:3], description="source")
+    source_kind = w.ToggleButtons(options=SOURCES if base != "mini" else SOURCES[:3], description="source")
     example = w.Dropdown(options=[(f"{r['id']}: {r['instruction']}", r["id"]) for r in rows], description="example")
     seed_scene = w.IntText(value=0, description="scene seed")
     scene_json = w.Textarea(value=json.dumps(sw.Scene.from_dict(rows[0]["source_scene"]).to_dict()),
@@ -157,7 +157,7 @@ def interactive_editor(device: str = "auto", base: str = "toy"):
                 print("read back   :", shown["parsed"])
 
     go.on_click(on_edit)
-    controls = w.VBox([source_kind, example, seed_scene, scene_json] + ([upload] if base != "toy" else []) +
+    controls = w.VBox([source_kind, example, seed_scene, scene_json] + ([upload] if base != "mini" else []) +
                       [instruction, w.HBox([adapter, framework]), w.HBox([prompt, seed]), steps, go])
     ui = w.VBox([controls, out])
     display(ui)

@@ -9,11 +9,11 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
-def toy_dir(tmp_path_factory):
-    """An untrained miniature (Fill + T2I transformers) in the toy's folder layout."""
+def mini_dir(tmp_path_factory):
+    """An untrained miniature (Fill + T2I transformers) in the miniature's folder layout."""
     from icedit_lib.miniature import build_fill_pipeline, build_transformer, save_miniature
 
-    path = tmp_path_factory.mktemp("toy")
+    path = tmp_path_factory.mktemp("mini")
     save_miniature(path, build_fill_pipeline(seed=0), build_transformer(fill=False))
     return path
 
@@ -29,11 +29,11 @@ def flux_shaped_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def toy_env(toy_dir, monkeypatch):
-    """Point the registry's `toy` at the tiny model."""
-    monkeypatch.setenv("ICEDIT_MODEL_TOY", str(toy_dir))
-    monkeypatch.setenv("ICEDIT_MODEL_TOY_T2I", str(toy_dir))
-    return toy_dir
+def mini_env(mini_dir, monkeypatch):
+    """Point the registry's `mini` at the tiny model."""
+    monkeypatch.setenv("ICEDIT_MODEL_MINI", str(mini_dir))
+    monkeypatch.setenv("ICEDIT_MODEL_MINI_T2I", str(mini_dir))
+    return mini_dir
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def test_emu_suite_filter_and_deterministic_subset(tmp_path):
     assert (a.parent / row["image"]).is_file() and "target" not in row and row["output_caption"]
 
 
-def test_bench_magicbrush_scores_edits_against_the_ground_truth_and_pairs_runs(toy_env, tiny_clip, tiny_dino,
+def test_bench_magicbrush_scores_edits_against_the_ground_truth_and_pairs_runs(mini_env, tiny_clip, tiny_dino,
                                                                                tmp_path, capsys):
     source = magicbrush_folder(tmp_path)
     common = ["bench", "--suite", "magicbrush-test", "--source", str(source), "--clip", str(tiny_clip),
@@ -69,7 +69,7 @@ def test_bench_magicbrush_scores_edits_against_the_ground_truth_and_pairs_runs(t
     assert paired["l1"]["mean_diff"] == 0.0 and paired["l1"]["n"] == 2  # the same edits, seed for seed
 
 
-def test_bench_offline_and_missing_data_are_one_clear_line(toy_env, tiny_clip, tiny_dino, tmp_path, capsys,
+def test_bench_offline_and_missing_data_are_one_clear_line(mini_env, tiny_clip, tiny_dino, tmp_path, capsys,
                                                            monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
@@ -82,7 +82,7 @@ def test_bench_offline_and_missing_data_are_one_clear_line(toy_env, tiny_clip, t
         assert code == 2 and err.startswith("icedit: error:") and expected in err, err
 
 
-def test_the_prepared_table_script_runs_in_smoke_mode(toy_env, tiny_clip, tiny_dino, tmp_path):
+def test_the_prepared_table_script_runs_in_smoke_mode(mini_env, tiny_clip, tiny_dino, tmp_path):
     import os
     import subprocess
     import sys

@@ -10,7 +10,7 @@ import flux_full_scale  # noqa: E402
 
 
 def test_full_scale_benchmark_runs_at_the_miniature_size():
-    rec = flux_full_scale.main(["--size", "toy", "--device", "cpu", "--steps", "2", "--repeats", "1",
+    rec = flux_full_scale.main(["--size", "mini", "--device", "cpu", "--steps", "2", "--repeats", "1",
                                 "--train-steps", "1", "--preview-batch", "2"])
     assert rec["edit"]["steps"] == 2 and rec["previews"]["batch"] == 2 and rec["preview_step_ratio"] > 0
     for adapter in ("lora", "moe"):
@@ -53,10 +53,10 @@ def test_flux_recipes_benchmark_smoke(tmp_path):
 
     import flux_recipes
 
-    rec = flux_recipes.main(["--size", "toy", "--device", "cpu", "--steps", "1", "--repeats", "1",
+    rec = flux_recipes.main(["--size", "mini", "--device", "cpu", "--steps", "1", "--repeats", "1",
                              "--recipes", "bf16", "fp8-weight", "nf4", "--presets", "16",
                              "--out", str(tmp_path / "r.json")])
-    assert set(rec["recipes"]["bf16"]) == set(flux_recipes.grids("toy"))
+    assert set(rec["recipes"]["bf16"]) == set(flux_recipes.grids("mini"))
     for row in rec["recipes"]["fp8-weight"].values():
         assert len(row["relative_error"]) == len(flux_recipes.TIMESTEPS)
         assert all(0 < e < 0.5 for e in row["relative_error"])

@@ -36,7 +36,7 @@ def source_png(tmp_path):
     return path
 
 
-def test_edit_writes_the_panel_at_source_size(toy_env, source_png, tmp_path, capsys):
+def test_edit_writes_the_panel_at_source_size(mini_env, source_png, tmp_path, capsys):
     out = tmp_path / "out.png"
     code, err = run(capsys, "edit", "--image", source_png, "--instruction", "make the red circle blue", "--out", out,
                     "--steps", 2, "--device", "cpu")
@@ -45,7 +45,7 @@ def test_edit_writes_the_panel_at_source_size(toy_env, source_png, tmp_path, cap
     assert "warning" not in err
 
 
-def test_edit_names_unknown_words_on_stderr(toy_env, source_png, tmp_path, capsys):
+def test_edit_names_unknown_words_on_stderr(mini_env, source_png, tmp_path, capsys):
     out = tmp_path / "out.png"
     code, err = run(capsys, "edit", "--image", source_png, "--instruction", "Make the Zebra BLUE please!!",
                     "--out", out, "--steps", 1, "--device", "cpu", "--adapter", "none")
@@ -66,7 +66,7 @@ def odd_images(tmp_path):
     return paths
 
 
-def test_odd_modes_are_converted(toy_env, tmp_path, capsys):
+def test_odd_modes_are_converted(mini_env, tmp_path, capsys):
     for name, path in odd_images(tmp_path).items():
         out = tmp_path / f"out_{name}.png"
         code, err = run(capsys, "edit", "--image", path, "--instruction", "x", "--out", out, "--steps", 1)
@@ -95,7 +95,7 @@ def bad_inputs(tmp_path):
     }
 
 
-def test_bad_input_gives_one_clear_line(toy_env, tmp_path, capsys):
+def test_bad_input_gives_one_clear_line(mini_env, tmp_path, capsys):
     out = tmp_path / "keep.png"
     Image.new("RGB", (8, 8), "green").save(out)
     before = out.read_bytes()
@@ -108,23 +108,23 @@ def test_bad_input_gives_one_clear_line(toy_env, tmp_path, capsys):
     assert out.read_bytes() == before  # nothing was overwritten
 
 
-def test_negative_steps_and_adapter_for_another_base(toy_env, flux_shaped_dir, source_png, tmp_path, capsys):
+def test_negative_steps_and_adapter_for_another_base(mini_env, flux_shaped_dir, source_png, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["edit", "--image", str(source_png), "--instruction", "x", "--out", str(tmp_path / "o.png"),
               "--steps", "-3"])
     assert e.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
-    # a LoRA on the toy's x_embedder (192 inputs) cannot fit a FLUX-shaped base (384)
+    # a LoRA on the miniature's x_embedder (192 inputs) cannot fit a FLUX-shaped base (384)
     from tests.test_registry import _save_lora
     from icedit_lib import registry
 
-    _save_lora(registry.load_fill_pipeline(str(toy_env), device="cpu")[0], tmp_path / "lora", targets=("x_embedder",))
+    _save_lora(registry.load_fill_pipeline(str(mini_env), device="cpu")[0], tmp_path / "lora", targets=("x_embedder",))
     code, err = run(capsys, "edit", "--image", source_png, "--instruction", "x", "--out", tmp_path / "o.png",
                     "--base", flux_shaped_dir, "--adapter", tmp_path / "lora", "--steps", 1)
     assert code == 2 and "does not fit base" in err
 
 
-def test_edit_batch(toy_env, tmp_path, capsys):
+def test_edit_batch(mini_env, tmp_path, capsys):
     from icedit_lib.suites import make_suite
 
     suite = make_suite(tmp_path / "suite", n=3, seed=1)
@@ -142,7 +142,7 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "edit-batch" in out.stdout
 
 
-def test_generate_and_generate_batch(toy_env, tmp_path, capsys):
+def test_generate_and_generate_batch(mini_env, tmp_path, capsys):
     scene = sw.random_scene(__import__("random").Random(0))
     (tmp_path / "s.json").write_text(scene.to_json())
     code, err = run(capsys, "generate", "--scene", tmp_path / "s.json", "--out", tmp_path / "g.png", "--steps", 2)
@@ -162,7 +162,7 @@ def test_generate_and_generate_batch(toy_env, tmp_path, capsys):
     assert code == 2 and "not valid JSON" in err
 
 
-def test_eval_scores_a_suite(toy_env, tmp_path, capsys):
+def test_eval_scores_a_suite(mini_env, tmp_path, capsys):
     from icedit_lib.suites import make_suite
 
     suite = make_suite(tmp_path / "suite", n=4, seed=3)
@@ -193,7 +193,7 @@ def test_eval_scores_a_suite(toy_env, tmp_path, capsys):
     assert code == 2 and "cannot be scored" in err
 
 
-def test_inversion_framework_from_the_cli(toy_env, source_png, tmp_path, capsys):
+def test_inversion_framework_from_the_cli(mini_env, source_png, tmp_path, capsys):
     code, err = run(capsys, "edit", "--framework", "inversion", "--image", source_png, "--instruction", "make it blue",
                     "--out", tmp_path / "inv.png", "--steps", 2)
     assert code == 0, err
@@ -206,7 +206,7 @@ def test_inversion_framework_from_the_cli(toy_env, source_png, tmp_path, capsys)
     assert code == 2 and "--compile" in err and not (tmp_path / "inv3.png").exists()
 
 
-def test_training_free_experiment_writes_one_table(toy_env, tmp_path):
+def test_training_free_experiment_writes_one_table(mini_env, tmp_path):
     from icedit_lib import experiments
 
     record = experiments.main(["training-free", "--out-dir", str(tmp_path / "tf"), "--n", "2", "--steps", "1"])

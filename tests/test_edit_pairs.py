@@ -68,7 +68,7 @@ def test_bad_sources(parquet_files):
         pair_source(f"omniedit:{parquet_files / 'magicbrush.parquet'}")
 
 
-def test_finetune_on_magicbrush_parquet(toy_env, parquet_files, tmp_path):
+def test_finetune_on_magicbrush_parquet(mini_env, parquet_files, tmp_path):
     from icedit_lib import train
 
     rec = train.main(["--data", f"magicbrush:{parquet_files / 'magicbrush.parquet'}", "--output-dir",

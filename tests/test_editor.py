@@ -10,10 +10,10 @@ from icedit_lib.miniature import T5_MAX_LENGTH
 
 
 @pytest.fixture(scope="module")
-def editor(toy_dir):
+def editor(mini_dir):
     from diffusers import FluxFillPipeline
 
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     pipe.set_progress_bar_config(disable=True)
     return ICEditor(pipe, panel_width=64, max_sequence_length=T5_MAX_LENGTH)
 
@@ -88,9 +88,9 @@ def test_bad_steps(editor, source):
         editor.preview(source, "x", [0], steps=4, preview_steps=4)
 
 
-def test_compiled_editor_matches_eager(toy_env, editor, source):
+def test_compiled_editor_matches_eager(mini_env, editor, source):
     """`compile=True` (icedit edit --compile) changes speed, not results."""
-    compiled = ICEditor.from_registry("toy", adapter="none", device="cpu", compile=True)
+    compiled = ICEditor.from_registry("mini", adapter="none", device="cpu", compile=True)
     compiled.pipe.set_progress_bar_config(disable=True)
     assert hasattr(compiled.pipe.transformer, "_compiled_call_impl") and compiled.pipe.transformer._compiled_call_impl
     a = final_latents(editor, source, [3], steps=2)
@@ -98,13 +98,13 @@ def test_compiled_editor_matches_eager(toy_env, editor, source):
     torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
 
 
-def test_unknown_words_are_named_not_silently_spelled_out(toy_env, source):
+def test_unknown_words_are_named_not_silently_spelled_out(mini_env, source):
     """An instruction with words the miniature never learned is still edited, with a warning that names them."""
     import warnings
 
     from icedit_lib.language import UnknownWordsWarning
 
-    editor = ICEditor.from_registry("toy", adapter="none", device="cpu")
+    editor = ICEditor.from_registry("mini", adapter="none", device="cpu")
     assert editor.word_level_text  # the miniature's folder says so (icedit.json)
     assert editor.unknown_words("Could you PLEASE make the circle blue?? thanks :)") == []
     with pytest.warns(UnknownWordsWarning, match="'zebra'"):

@@ -12,13 +12,13 @@ from icedit_lib.inversion import (InjectionConfig, InversionEditor, KVController
 
 
 @pytest.fixture(scope="module")
-def editor(toy_dir):
+def editor(mini_dir):
     from diffusers import FluxPipeline, FluxTransformer2DModel
 
     from icedit_lib.miniature import T5_MAX_LENGTH
 
-    pipe = FluxPipeline.from_pretrained(toy_dir, transformer=FluxTransformer2DModel.from_pretrained(
-        toy_dir, subfolder="transformer_t2i"))
+    pipe = FluxPipeline.from_pretrained(mini_dir, transformer=FluxTransformer2DModel.from_pretrained(
+        mini_dir, subfolder="transformer_t2i"))
     pipe.set_progress_bar_config(disable=True)
     # a random model's modulation would be near zero: perturb so attention matters
     torch.manual_seed(0)

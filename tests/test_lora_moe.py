@@ -74,12 +74,12 @@ def test_balance_loss():
     assert m.lora_route.weight.grad.abs().sum() > 0  # the balancing loss reaches the router
 
 
-def test_placements_on_the_flux_transformer(toy_dir):
+def test_placements_on_the_flux_transformer(mini_dir):
     from diffusers import FluxTransformer2DModel
 
     for placement, expected in (("paper", "transformer_blocks.0.attn.to_out.0"),
                                 ("authors", "transformer_blocks.0.ff.net.2")):
-        t = FluxTransformer2DModel.from_pretrained(toy_dir, subfolder="transformer")
+        t = FluxTransformer2DModel.from_pretrained(mini_dir, subfolder="transformer")
         names = lora_moe.add_lora_moe(t, placement, num_experts=2, rank=4)
         assert expected in names and "single_transformer_blocks.3.proj_out" in names
         assert set(lora_moe.moe_modules(t)) == set(names)
@@ -87,16 +87,16 @@ def test_placements_on_the_flux_transformer(toy_dir):
         lora_moe.add_lora_moe(t, "paper")  # already there
 
 
-def test_save_load_roundtrip_and_usage(toy_dir, tmp_path):
+def test_save_load_roundtrip_and_usage(mini_dir, tmp_path):
     from diffusers import FluxFillPipeline
 
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     lora_moe.add_lora_moe(pipe.transformer, "paper", num_experts=3, rank=4)
     for m in lora_moe.moe_modules(pipe.transformer).values():
         for e in range(3):
             nn.init.normal_(m.lora_B[f"expert_{e}"].weight, std=0.1)
-    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="toy")
-    fresh = FluxFillPipeline.from_pretrained(toy_dir)
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="mini")
+    fresh = FluxFillPipeline.from_pretrained(mini_dir)
     config = lora_moe.load_lora_moe(fresh, tmp_path / "moe.safetensors")
     assert config["num_experts"] == 3 and config["router"] == "trainable"
     x = torch.randn(1, 128, 192)
@@ -139,14 +139,14 @@ def test_routing_dependence_and_token_roles():
         lora_moe.token_roles(3, (1, 4))
 
 
-def test_moe_routing_experiment_on_a_tiny_moe(toy_env, tmp_path):
+def test_moe_routing_experiment_on_a_tiny_moe(mini_env, tmp_path):
     from diffusers import FluxFillPipeline
 
     from icedit_lib import experiments
 
-    pipe = FluxFillPipeline.from_pretrained(toy_env)
+    pipe = FluxFillPipeline.from_pretrained(mini_env)
     lora_moe.add_lora_moe(pipe.transformer, "paper", num_experts=3, rank=4)
-    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="toy")
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", pipe.transformer, base_model="mini")
     out = tmp_path / "routing"
     record = experiments.main(["moe-routing", "--out-dir", str(out), "--n", "3", "--steps", "2", "--device", "cpu",
                                "--adapter", str(tmp_path / "moe.safetensors")])
@@ -165,12 +165,12 @@ def test_moe_routing_experiment_on_a_tiny_moe(toy_env, tmp_path):
                           "--adapter", "none"])
 
 
-def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(toy_dir, tmp_path):
+def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(mini_dir, tmp_path):
     """`router_input="instruction"`: the router reads FLUX's pooled text embedding (handed over by a
     pre-hook on the transformer), so every token of a sequence goes to the same expert."""
     from diffusers import FluxFillPipeline
 
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     t = pipe.transformer
     lora_moe.add_lora_moe(t, "paper", num_experts=3, rank=4, router_input="instruction")
     for m in lora_moe.moe_modules(t).values():
@@ -193,8 +193,8 @@ def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(toy_di
     handle.remove()
     chosen = seen[0]
     assert all(len(set(row.tolist())) == 1 for row in chosen)  # one expert per sequence
-    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", t, base_model="toy")
-    fresh = FluxFillPipeline.from_pretrained(toy_dir)
+    lora_moe.save_lora_moe(tmp_path / "moe.safetensors", t, base_model="mini")
+    fresh = FluxFillPipeline.from_pretrained(mini_dir)
     config = lora_moe.load_lora_moe(fresh, tmp_path / "moe.safetensors")
     assert config["router_input"] == "instruction"
     with torch.no_grad():
@@ -206,11 +206,11 @@ def test_instruction_router_picks_one_expert_per_sequence_and_round_trips(toy_di
         alone(torch.randn(1, 5, alone.base.in_features))
 
 
-def test_authors_checkpoint_format_is_converted(toy_dir, tmp_path):
+def test_authors_checkpoint_format_is_converted(mini_dir, tmp_path):
     """Their keys, no config: inferred, routed top-1 with weight 1, as their code does."""
     from diffusers import FluxFillPipeline
 
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     tensors, torch_gen = {}, torch.Generator().manual_seed(0)
     names = lora_moe.placement_modules(pipe.transformer, "authors")
     for name in names:

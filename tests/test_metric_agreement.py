@@ -24,7 +24,7 @@ def test_study_on_a_run_whose_verdicts_are_known(tiny_clip, tmp_path):
 
     suite = make_suite(tmp_path / "suite", n=2, seed=5)
     rows = [json.loads(x) for x in suite.read_text().splitlines()]
-    run = tmp_path / "runs" / "toy"
+    run = tmp_path / "runs" / "mini"
     (run / "images").mkdir(parents=True)
     records = []
     for k, row in enumerate(rows):
@@ -33,9 +33,9 @@ def test_study_on_a_run_whose_verdicts_are_known(tiny_clip, tmp_path):
         records.append({"id": row["id"], "edit_type": row["edit_type"], "success": k == 0})
     (run / "results.json").write_text(json.dumps({"rows": records}))
     result = ma.main(["--clip", str(tiny_clip), "--runs", str(tmp_path / "runs"), "--suite", str(suite),
-                      "--configs", "toy", "--out-dir", str(tmp_path / "out")])
-    edits = json.loads((tmp_path / "out" / "results.json").read_text())["edits"]["toy"]
+                      "--configs", "mini", "--out-dir", str(tmp_path / "out")])
+    edits = json.loads((tmp_path / "out" / "results.json").read_text())["edits"]["mini"]
     assert edits[0]["l1_target"] == 0.0 and edits[0]["clip_i_target"] == pytest.approx(1.0, abs=1e-6)
     assert edits[1]["unchanged"] and edits[1]["clip_i_source"] == pytest.approx(1.0, abs=1e-6)
     assert result["agreement"]["l1_target"]["auc"] == 1.0  # the exact edit has the lower L1
-    assert result["per_config"]["toy"]["success"] == 0.5 and "| toy | 50.0% |" in (tmp_path / "out" / "table.md").read_text()
+    assert result["per_config"]["mini"]["success"] == 0.5 and "| mini | 50.0% |" in (tmp_path / "out" / "table.md").read_text()

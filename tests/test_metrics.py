@@ -82,7 +82,7 @@ def test_the_miniature_clip_trains_saves_and_scores_through_the_stock_loader(tmp
     rec = mini_clip.main(["--output-dir", str(tmp_path / "clip"), "--work-dir", str(tmp_path / "w"), "--steps", "2",
                           "--batch-size", "8", "--width", "32", "--threads", "1"])
     assert rec["step"] == 2 and 0 <= rec["evaluation"]["image_to_text"] <= 1
-    assert (tmp_path / "clip" / "README.md").read_text().startswith("# toy-clip")
+    assert (tmp_path / "clip" / "README.md").read_text().startswith("# mini-clip")
     scorer = metrics.ClipScorer(str(tmp_path / "clip"), device="cpu")
     a = images(2)
     assert scorer.clip_i(a, a) == pytest.approx([1.0, 1.0], abs=1e-6)

@@ -47,8 +47,8 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
     assert abs(a[0] - b[0]) < 1e-6
 
 
-def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
-    """The real script for a few steps on the tiny toy: pool chunks, a saved judge, a card; a rerun resumes."""
+def test_train_judge_script_smoke_and_registry(mini_env, tmp_path, monkeypatch):
+    """The real script for a few steps on the tiny miniature: pool chunks, a saved judge, a card; a rerun resumes."""
     from icedit_lib import registry, train_judge
     from icedit_lib.mini_judge import MiniJudge
 
@@ -72,8 +72,8 @@ def test_train_judge_script_smoke_and_registry(toy_env, tmp_path, monkeypatch):
     assert "50% of them passed through the VAE" in card and "2 synthetic (correct, failed)" in card
     again = train_judge.main(argv + ["--steps", "4"])  # resumes at step 3, reuses the pool
     assert again["steps"] == 4
-    monkeypatch.setenv("ICEDIT_MODEL_TOY_JUDGE", str(out))
-    assert isinstance(registry.load_judge("toy-judge", device="cpu"), MiniJudge)
+    monkeypatch.setenv("ICEDIT_MODEL_MINI_JUDGE", str(out))
+    assert isinstance(registry.load_judge("mini-judge", device="cpu"), MiniJudge)
     assert isinstance(registry.load_judge(str(out), device="cpu"), MiniJudge)
 
 

@@ -58,16 +58,16 @@ def test_channel_counts_follow_the_vae():
         assert sum(cfg["axes_dims_rope"]) == cfg["attention_head_dim"]
 
 
-def test_pipelines_run_and_roundtrip_in_diffusers_layout(toy_dir):
+def test_pipelines_run_and_roundtrip_in_diffusers_layout(mini_dir):
     from diffusers import FluxFillPipeline, FluxTransformer2DModel
 
     for sub in ("vae", "transformer", "transformer_t2i", "text_encoder", "text_encoder_2", "tokenizer",
                 "tokenizer_2", "scheduler"):
-        assert (toy_dir / sub).is_dir(), sub
-    assert list(toy_dir.rglob("*.safetensors")) and not list(toy_dir.rglob("*.bin"))
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+        assert (mini_dir / sub).is_dir(), sub
+    assert list(mini_dir.rglob("*.safetensors")) and not list(mini_dir.rglob("*.bin"))
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     assert pipe.vae_scale_factor == 4 and pipe.transformer.config.in_channels == 192
-    t2i = mini.t2i_pipeline_from(pipe, FluxTransformer2DModel.from_pretrained(toy_dir, subfolder="transformer_t2i"))
+    t2i = mini.t2i_pipeline_from(pipe, FluxTransformer2DModel.from_pretrained(mini_dir, subfolder="transformer_t2i"))
     img = t2i("filled shapes on a white background: a large red circle at the center", height=64, width=64,
               num_inference_steps=2, max_sequence_length=mini.T5_MAX_LENGTH,
               generator=torch.Generator().manual_seed(0)).images[0]
@@ -78,6 +78,6 @@ def test_scheduler_shift_matches_flux_diptych():
     from diffusers.pipelines.flux.pipeline_flux import calculate_shift
 
     cfg = mini.build_scheduler().config
-    toy_mu = calculate_shift(128, cfg.base_image_seq_len, cfg.max_image_seq_len, cfg.base_shift, cfg.max_shift)
+    mini_mu = calculate_shift(128, cfg.base_image_seq_len, cfg.max_image_seq_len, cfg.base_shift, cfg.max_shift)
     flux_mu = calculate_shift(2048, 256, 4096, 0.5, 1.15)  # 512 x 1024 diptych on FLUX
-    assert abs(toy_mu - flux_mu) < 1e-9
+    assert abs(mini_mu - flux_mu) < 1e-9

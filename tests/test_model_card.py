@@ -5,7 +5,7 @@ from icedit_lib.model_card import write_card
 
 
 def test_card_reads_records_and_judges_targets(tmp_path):
-    model = tmp_path / "toy"
+    model = tmp_path / "mini"
     (model / "vae").mkdir(parents=True)
     (model / "vae" / "training.json").write_text(json.dumps(
         {"steps": 10, "wall_s": 60, "threads": 2, "evaluation": {"exact_all": 0.999}, "args": {"steps": 10}}))
@@ -34,7 +34,7 @@ def test_card_without_speed_record(tmp_path):
 
 
 def test_card_adds_a_fine_tuned_decoder_to_its_vae_and_shows_reevaluations(tmp_path):
-    model = tmp_path / "toy"
+    model = tmp_path / "mini"
     (model / "vae").mkdir(parents=True)
     (model / "vae" / "training.json").write_text(json.dumps(
         {"steps": 4, "wall_s": 120, "threads": 2, "evaluation": {"exact_all": 0.99}, "args": {"steps": 4},
@@ -89,12 +89,12 @@ def test_every_shipped_card_is_what_its_records_render():
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for d in ("toy_lora", "toy_moe"):
+        for d in ("mini_lora", "mini_moe"):
             (tmp / d).mkdir()
             assert train.write_card(tmp / d, read(d)).read_text() == (models / d / "README.md").read_text(), d
         (tmp / "judge").mkdir()
-        assert train_judge.write_card(tmp / "judge", read("toy_judge")).read_text() == \
-            (models / "toy_judge" / "README.md").read_text()
-        assert mini_clip.card(read("toy_clip")) == (models / "toy_clip" / "README.md").read_text()
-        shutil.copytree(models / "toy", tmp / "toy", ignore=shutil.ignore_patterns("*.safetensors"))
-        assert model_card.write_card(tmp / "toy").read_text() == (models / "toy" / "README.md").read_text()
+        assert train_judge.write_card(tmp / "judge", read("mini_judge")).read_text() == \
+            (models / "mini_judge" / "README.md").read_text()
+        assert mini_clip.card(read("mini_clip")) == (models / "mini_clip" / "README.md").read_text()
+        shutil.copytree(models / "mini", tmp / "mini", ignore=shutil.ignore_patterns("*.safetensors"))
+        assert model_card.write_card(tmp / "mini").read_text() == (models / "mini" / "README.md").read_text()

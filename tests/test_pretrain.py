@@ -129,7 +129,7 @@ def test_text_batches_from_workers_equal_the_ones_made_here():
         assert all(torch.equal(ca[k], cb[k]) for k in ca) and all(torch.equal(ta[k], tb[k]) for k in ta)
 
 
-def test_worker_processes_make_exactly_the_steps_the_main_process_would(toy_dir):
+def test_worker_processes_make_exactly_the_steps_the_main_process_would(mini_dir):
     import numpy as np
 
     from icedit_lib import pretrain_flux
@@ -144,7 +144,7 @@ def test_worker_processes_make_exactly_the_steps_the_main_process_would(toy_dir)
 
 
 def test_the_prepared_gpu_script_runs_on_the_cpu_in_smoke_mode(tmp_path):
-    """The device script's own path (throughput benchmark, every stage, the packed outputs), at toy sizes."""
+    """The device script's own path (throughput benchmark, every stage, the packed outputs), at miniature sizes."""
     import os
     import subprocess
     import sys

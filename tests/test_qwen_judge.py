@@ -62,7 +62,7 @@ def test_4bit_needs_bitsandbytes(tmp_path):
         QwenVLJudge.from_pretrained(str(tmp_path), device="cpu", load_in_4bit=True)
 
 
-def test_cli_early_filter_with_a_local_judge(toy_env, tmp_path, capsys):
+def test_cli_early_filter_with_a_local_judge(mini_env, tmp_path, capsys):
     from icedit_lib import shapesworld as sw
     from icedit_lib.cli import main
 

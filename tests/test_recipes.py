@@ -35,13 +35,13 @@ def test_gpu_only_quantization_fails_clearly_on_a_cpu(mode):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torchao") is None, reason="torchao is not installed")
-def test_fp8_weight_transformer_edits_close_to_the_bf16_one(toy_env):
+def test_fp8_weight_transformer_edits_close_to_the_bf16_one(mini_env):
     source = sw.render(sw.random_scene(random.Random(0)))
-    fp8 = ICEditor.from_registry("toy", adapter="none", device="cpu", quantize="fp8-weight")
+    fp8 = ICEditor.from_registry("mini", adapter="none", device="cpu", quantize="fp8-weight")
     weight = fp8.pipe.transformer.transformer_blocks[0].attn.to_q.weight
     assert "Float8" in type(weight).__name__ or "float8" in str(getattr(weight, "dtype", "")).lower() or \
         hasattr(weight, "qdata"), type(weight)
-    bf16 = ICEditor.from_registry("toy", adapter="none", device="cpu", dtype="bf16")
+    bf16 = ICEditor.from_registry("mini", adapter="none", device="cpu", dtype="bf16")
     inputs = {"hidden_states": torch.randn(1, 128, 192, dtype=torch.bfloat16),
               "encoder_hidden_states": torch.randn(1, 80, 64, dtype=torch.bfloat16),
               "pooled_projections": torch.randn(1, 64, dtype=torch.bfloat16),
@@ -55,7 +55,7 @@ def test_fp8_weight_transformer_edits_close_to_the_bf16_one(toy_env):
     assert fp8.edit(source, "make the red circle blue", steps=2).image.size == (64, 64)
 
 
-def test_cli_refuses_a_gpu_recipe_on_a_cpu_in_one_line(toy_env, tmp_path, capsys):
+def test_cli_refuses_a_gpu_recipe_on_a_cpu_in_one_line(mini_env, tmp_path, capsys):
     from PIL import Image
 
     from icedit_lib.cli import main

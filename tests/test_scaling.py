@@ -46,13 +46,13 @@ def test_unknown_strategy():
 
 
 @pytest.fixture(scope="module")
-def editor(toy_dir):
+def editor(mini_dir):
     from diffusers import FluxFillPipeline
 
     from icedit_lib.editor import ICEditor
     from icedit_lib.miniature import T5_MAX_LENGTH
 
-    pipe = FluxFillPipeline.from_pretrained(toy_dir)
+    pipe = FluxFillPipeline.from_pretrained(mini_dir)
     pipe.set_progress_bar_config(disable=True)
     return ICEditor(pipe, panel_width=64, max_sequence_length=T5_MAX_LENGTH)
 
@@ -73,7 +73,7 @@ def test_early_filter_costs_and_resumes_the_winner(editor):
     assert scaling.random_of_m(editor, source, "x", num_seeds=5, steps=3).chosen in range(5)
 
 
-def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp_path, monkeypatch):
+def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(mini_env, tmp_path, monkeypatch):
     from icedit_lib import experiments
     from icedit_lib.mini_judge import MiniJudge, ShapesJudgeModel
     from icedit_lib.miniature import build_t5_tokenizer
@@ -91,7 +91,7 @@ def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(toy_env, tmp
         oracle = next(r for r in table if r["method"].startswith("oracle") and r["M"] == M)["success"]
         assert all(r["success"] <= oracle for r in table if r["M"] == M)
     assert set(record["judge_accuracy"]) == {"1", "2", "4", "6", "10", "final"}
-    clip = {(r["M"], r["m"]) for r in table if r["method"] == "early filter (CLIP)"}  # the shipped toy_clip
+    clip = {(r["M"], r["m"]) for r in table if r["method"] == "early filter (CLIP)"}  # the shipped mini_clip
     assert clip == set(early) and set(record["verifier_accuracy"]["CLIP"]) == set(record["judge_accuracy"])
     assert (tmp_path / "sc" / "figure.png").exists() and "early filter" in (tmp_path / "sc" / "table.md").read_text()
 

@@ -89,7 +89,7 @@ def test_decoder_finetuning_keeps_the_encoder_and_its_latent_statistics(tmp_path
         train_vae.main(vae_args(tmp_path, 1, work="bad") + ["--decoder-from", str(tmp_path / "missing")])
 
 
-def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
+def test_pretrain_flux_t2i_then_fill_smoke(mini_dir, tmp_path):
     """Both pretraining stages run for a few steps on the real script and export in the layout."""
     import shutil
 
@@ -97,8 +97,8 @@ def test_pretrain_flux_t2i_then_fill_smoke(toy_dir, tmp_path):
 
     from icedit_lib import pretrain_flux
 
-    model_dir = tmp_path / "toy"
-    shutil.copytree(toy_dir, model_dir)
+    model_dir = tmp_path / "mini"
+    shutil.copytree(mini_dir, model_dir)
     common = ["--model-dir", str(model_dir), "--batch-size", "2", "--eval-every", "1000", "--eval-n", "1",
               "--threads", "1", "--warmup", "2"]
     rec = pretrain_flux.main(["--stage", "t2i", "--steps", "5", "--stop-at", "1", "--work-dir", str(tmp_path / "t2i")]
@@ -135,7 +135,7 @@ def test_widened_fill_starts_as_the_t2i_model():
     assert torch.allclose(fill.x_embedder(torch.cat([x, extra], -1)), t2i.x_embedder(x), atol=1e-6)
 
 
-def test_pretrain_continues_from_an_export(toy_dir, tmp_path, monkeypatch):
+def test_pretrain_continues_from_an_export(mini_dir, tmp_path, monkeypatch):
     """A new session's checkout has the exported weights but no optimizer state: training continues from them.
     Periodic exports (--export-every) skip the last step, whose export follows the loop."""
     import shutil
@@ -144,8 +144,8 @@ def test_pretrain_continues_from_an_export(toy_dir, tmp_path, monkeypatch):
 
     from icedit_lib import pretrain_flux
 
-    model_dir = tmp_path / "toy"
-    shutil.copytree(toy_dir, model_dir)
+    model_dir = tmp_path / "mini"
+    shutil.copytree(mini_dir, model_dir)
     common = ["--stage", "t2i", "--model-dir", str(model_dir), "--batch-size", "2", "--eval-every", "1000",
               "--eval-n", "1", "--threads", "1", "--warmup", "2"]
     exports = []
@@ -179,14 +179,14 @@ def test_fresh_schedule_restarts_the_learning_rate_at_the_export():
         parse_args(["--stage", "fill", "--fresh-schedule"])
 
 
-def test_pretrain_stops_cleanly_after_max_minutes(toy_dir, tmp_path):
+def test_pretrain_stops_cleanly_after_max_minutes(mini_dir, tmp_path):
     """A time-boxed run (a lent GPU, the end of a session) stops early with its state, export and evaluation."""
     import shutil
 
     from icedit_lib import pretrain_flux
 
-    model_dir = tmp_path / "toy"
-    shutil.copytree(toy_dir, model_dir)
+    model_dir = tmp_path / "mini"
+    shutil.copytree(mini_dir, model_dir)
     rec = pretrain_flux.main(["--stage", "t2i", "--model-dir", str(model_dir), "--work-dir", str(tmp_path / "w"),
                               "--batch-size", "2", "--steps", "1000", "--eval-n", "1", "--threads", "1",
                               "--max-minutes", "1e-6"])
@@ -196,7 +196,7 @@ def test_pretrain_stops_cleanly_after_max_minutes(toy_dir, tmp_path):
     assert json.loads((model_dir / "training_t2i.json").read_text())["step"] == 1
 
 
-def test_eval_pretrained_writes_metrics_and_images(toy_env, tmp_path, capsys):
+def test_eval_pretrained_writes_metrics_and_images(mini_env, tmp_path, capsys):
     from icedit_lib.cli import EXIT_BAD_INPUT, main
 
     for part in ("vae", "t2i", "fill"):
@@ -284,12 +284,12 @@ def test_paired_fill_counts_the_pairs_only_one_run_edits(monkeypatch, tmp_path):
         pretrain_eval.paired_fill(a, {k: v for k, v in b.items() if k != "pairs"})
 
 
-def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_dir):
+def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(mini_dir):
     from icedit_lib import registry
     from icedit_lib.miniature import T5_MAX_LENGTH
     from icedit_lib.pretrain_eval import pooled_vector_of
 
-    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    pipe, _ = registry.load_fill_pipeline(str(mini_dir), device="cpu")
     kw = dict(device="cpu", max_sequence_length=T5_MAX_LENGTH)
     own = pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)
     other = pipe.encode_prompt("Exactly the same.", None, **kw)
@@ -300,7 +300,7 @@ def test_pooled_probe_swaps_only_the_pooled_vector_and_restores_the_encoder(toy_
     assert torch.equal(pipe.encode_prompt(["A red circle.", "A blue square."], None, **kw)[1], own[1])
 
 
-def test_instruction_routed_moe_trains_and_loads(toy_env, tmp_path):
+def test_instruction_routed_moe_trains_and_loads(mini_env, tmp_path):
     from icedit_lib import train
     from icedit_lib.editor import ICEditor
 
@@ -308,14 +308,14 @@ def test_instruction_routed_moe_trains_and_loads(toy_env, tmp_path):
                       "--num-experts", "2", "--validate-every", "0", "--threads", "1", "--optimizer", "adamw",
                       "--lr", "1e-3", "--output-dir", str(tmp_path / "a"), "--max-steps", "2"])
     assert rec["steps"] == 2 and "pooled instruction" in (tmp_path / "a" / "README.md").read_text()
-    editor = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu")
+    editor = ICEditor.from_registry("mini", adapter=str(tmp_path / "a"), device="cpu")
     routers = {m.router_input for m in lora_moe.moe_modules(editor.pipe.transformer).values()}
     assert routers == {"instruction"}
     assert editor.edit(Image.new("RGB", (64, 64), "white"), "make it red", steps=1).image.size == (64, 64)
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
-def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
+def test_finetune_smoke_resume_and_load(mini_env, tmp_path, adapter):
     """The real script for a few steps; the adapter loads through the registry; resume is exact."""
     from icedit_lib import train
     from icedit_lib.editor import ICEditor
@@ -328,10 +328,10 @@ def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
     assert len(losses) == 2 and all(np.isfinite(losses))
     weights = "pytorch_lora_weights.safetensors" if adapter == "lora" else "lora_moe.safetensors"
     assert (tmp_path / "a" / weights).exists()
-    editor = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu")
+    editor = ICEditor.from_registry("mini", adapter=str(tmp_path / "a"), device="cpu")
     assert editor.edit(Image.new("RGB", (64, 64), "white"), "make it red", steps=1).image.size == (64, 64)
     # fused (as the CLI loads it): a plain LoRA is merged away, a LoRA-MoE keeps its router; same edits
-    fused = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu", fuse_adapter=True)
+    fused = ICEditor.from_registry("mini", adapter=str(tmp_path / "a"), device="cpu", fuse_adapter=True)
     lora_layers = [n for n, _ in fused.pipe.transformer.named_modules() if n.endswith("lora_A")]
     assert (not lora_layers) if adapter == "lora" else lora_layers
     source = Image.new("RGB", (64, 64), "white")
@@ -339,7 +339,7 @@ def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
         e.pipe.set_progress_bar_config(disable=True)
     a, b = (final_latents(e, source, [3], steps=2) for e in (editor, fused))
     torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
-    bare = final_latents(ICEditor.from_registry("toy", adapter="none", device="cpu"), source, [3], steps=2)
+    bare = final_latents(ICEditor.from_registry("mini", adapter="none", device="cpu"), source, [3], steps=2)
     assert not torch.allclose(bare, a, rtol=1e-4, atol=1e-4)  # so the comparison above can fail
     # kill after 2 steps, resume to 4 == 4 uninterrupted steps
     train.main(common + ["--output-dir", str(tmp_path / "a"), "--max-steps", "4"])
@@ -358,7 +358,7 @@ def test_finetune_smoke_resume_and_load(toy_env, tmp_path, adapter):
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
-def test_finetune_with_text_encoder_adapters(toy_env, tmp_path, adapter):
+def test_finetune_with_text_encoder_adapters(mini_env, tmp_path, adapter):
     """--text-encoder-rank: CLIP and T5 learn too; the saved adapter (a LoRA's CLIP part in the
     stock Flux LoRA file, the rest in transformers' adapter folders) reproduces the trained
     encodings, fused or not; resume is exact."""
@@ -377,9 +377,9 @@ def test_finetune_with_text_encoder_adapters(toy_env, tmp_path, adapter):
     assert (tmp_path / "a" / "text_encoder").is_dir() == (adapter == "moe")  # a LoRA keeps CLIP's in its file
     prompt = ["A diptych ... but make the red circle blue"]
     kw = dict(device="cpu", max_sequence_length=T5_MAX_LENGTH)
-    loaded = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu").pipe
-    fused = ICEditor.from_registry("toy", adapter=str(tmp_path / "a"), device="cpu", fuse_adapter=True).pipe
-    bare = ICEditor.from_registry("toy", adapter="none", device="cpu").pipe
+    loaded = ICEditor.from_registry("mini", adapter=str(tmp_path / "a"), device="cpu").pipe
+    fused = ICEditor.from_registry("mini", adapter=str(tmp_path / "a"), device="cpu", fuse_adapter=True).pipe
+    bare = ICEditor.from_registry("mini", adapter="none", device="cpu").pipe
     encoded = loaded.encode_prompt(prompt, None, **kw)[:2]
     for adapted, merged, base in zip(encoded, fused.encode_prompt(prompt, None, **kw)[:2],
                                      bare.encode_prompt(prompt, None, **kw)[:2]):
@@ -411,7 +411,7 @@ def test_finetune_with_text_encoder_adapters(toy_env, tmp_path, adapter):
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_finetune_prodigy_two_steps(toy_env, tmp_path):
+def test_finetune_prodigy_two_steps(mini_env, tmp_path):
     from icedit_lib import train
 
     rec = train.main(["--output-dir", str(tmp_path / "p"), "--max-steps", "2", "--rank", "4", "--alpha", "4",
@@ -425,7 +425,7 @@ def test_finetune_prodigy_two_steps(toy_env, tmp_path):
     assert "descriptive caption, weight 0.5" in card
 
 
-def test_finetune_stops_on_a_non_finite_loss(toy_env, tmp_path, monkeypatch):
+def test_finetune_stops_on_a_non_finite_loss(mini_env, tmp_path, monkeypatch):
     """A diverged run raises before its optimizer step, and writes no adapter with NaN weights."""
     from icedit_lib import train
 
@@ -438,7 +438,7 @@ def test_finetune_stops_on_a_non_finite_loss(toy_env, tmp_path, monkeypatch):
     assert not (tmp_path / "n" / "checkpoint").exists()
 
 
-def test_two_process_cpu_run(toy_env, tmp_path):
+def test_two_process_cpu_run(mini_env, tmp_path):
     """accelerate launch on two CPU processes (DDP over gloo): each process trains on its own pairs."""
     import os
     import subprocess
@@ -458,11 +458,11 @@ def test_two_process_cpu_run(toy_env, tmp_path):
     assert (tmp_path / "ddp" / "lora_moe.safetensors").exists()
 
 
-def test_fine_tuning_experiment_trains_missing_adapters_and_tables_everything(toy_env, tmp_path, monkeypatch):
+def test_fine_tuning_experiment_trains_missing_adapters_and_tables_everything(mini_env, tmp_path, monkeypatch):
     from icedit_lib import experiments
 
-    monkeypatch.setenv("ICEDIT_MODEL_TOY_MOE", str(tmp_path / "not_shipped"))
-    configs = {"training-free": (None, "ic"), "LoRA-MoE (stand-in)": ("toy-moe", "ic"),
+    monkeypatch.setenv("ICEDIT_MODEL_MINI_MOE", str(tmp_path / "not_shipped"))
+    configs = {"training-free": (None, "ic"), "LoRA-MoE (stand-in)": ("mini-moe", "ic"),
                "LoRA r2, bare": ({"adapter": "lora", "rank": 2, "alpha": 2.0, "prompt": "direct"}, "direct")}
     out = tmp_path / "ft"
     record = experiments.fine_tuning(out, n=2, steps=2, device="cpu", train_steps=2, configurations=configs)
@@ -488,10 +488,10 @@ def test_fill_mix_of_identical_and_one_change_diptychs():
     assert 0 < sum(changed(0.5)) < 40
 
 
-def test_fill_kinds_choose_the_examples_each_step_makes(toy_dir, monkeypatch):
+def test_fill_kinds_choose_the_examples_each_step_makes(mini_dir, monkeypatch):
     from icedit_lib import pretrain_flux, registry
 
-    pipe, _ = registry.load_fill_pipeline(str(toy_dir), device="cpu")
+    pipe, _ = registry.load_fill_pipeline(str(mini_dir), device="cpu")
     made = []
     real = pretrain_flux.fill_example
     monkeypatch.setattr(pretrain_flux, "fill_example", lambda rng, kind, p: made.append(kind) or real(rng, kind, p))
@@ -581,7 +581,7 @@ def test_vae_kind_weights_make_the_cycle_of_batch_kinds():
             train_vae.parse_args(["--kind-weights", bad])
 
 
-def test_eval_pretrained_into_record_replaces_the_evaluation_and_keeps_the_old_one(toy_env, tmp_path, capsys):
+def test_eval_pretrained_into_record_replaces_the_evaluation_and_keeps_the_old_one(mini_env, tmp_path, capsys):
     """After a decoder change the transformers' records are evaluated again, on the same items."""
     from icedit_lib.cli import EXIT_BAD_INPUT, main
 
@@ -631,14 +631,14 @@ def test_trim_step_log_keeps_the_steps_a_run_starts_from(tmp_path):
 
 
 @pytest.mark.parametrize("adapter", ["lora", "moe"])
-def test_adapters_off_gives_the_base_model_and_restores_the_adapters(toy_env, adapter):
+def test_adapters_off_gives_the_base_model_and_restores_the_adapters(mini_env, adapter):
     """The caption teacher of `--caption-distill` is the base as pretrained: with every adapter of the
     transformer and both encoders off the outputs are the bare model's, and after it the adapted ones."""
     from icedit_lib import registry, train
 
     args = train.parse_args(["--output-dir", "unused", "--adapter", adapter, "--num-experts", "2", "--rank", "4",
                              "--alpha", "4", "--text-encoder-rank", "4"])
-    pipe, entry = registry.load_fill_pipeline("toy", device="cpu")
+    pipe, entry = registry.load_fill_pipeline("mini", device="cpu")
     torch.manual_seed(0)
 
     def run():
@@ -666,14 +666,14 @@ def test_adapters_off_gives_the_base_model_and_restores_the_adapters(toy_env, ad
     assert not torch.allclose(adapted, bare, atol=1e-4)
 
 
-def test_caption_distill_with_the_caption_as_prompt_and_an_untrained_adapter_has_zero_loss(toy_env):
+def test_caption_distill_with_the_caption_as_prompt_and_an_untrained_adapter_has_zero_loss(mini_env):
     """Full distillation (weight 1) asks the adapted model for the base's velocity from the caption.
     An adapter at its start (B = 0) is the base, so prompted with the caption itself it has nothing to
     learn: the loss is exactly zero. With the instruction as its prompt it has."""
     from icedit_lib import registry, train
     from icedit_lib.edit_pairs import shapesworld_pair
 
-    pipe, entry = registry.load_fill_pipeline("toy", device="cpu")
+    pipe, entry = registry.load_fill_pipeline("mini", device="cpu")
     pair = shapesworld_pair(0)
     common = ["--output-dir", "unused", "--rank", "4", "--alpha", "4", "--text-encoder-rank", "4",
               "--prompt-dropout", "0", "--caption-distill", "1"]

@@ -28,7 +28,7 @@ def test_every_kind_of_source():
         widgets.source_image("upload", b"")
 
 
-def test_run_edit_shows_result_diptych_parsed_scene_and_unknown_words(toy_env):
+def test_run_edit_shows_result_diptych_parsed_scene_and_unknown_words(mini_env):
     cache = widgets.EditorCache("cpu")
     image, scene = widgets.source_image("random scene", 1)
     shown = widgets.run_edit(cache, image, scene, "make the zebra blue", steps=2)
@@ -39,7 +39,7 @@ def test_run_edit_shows_result_diptych_parsed_scene_and_unknown_words(toy_env):
     assert len(cache.editors) == 1  # the same editor served both
 
 
-def test_the_widget_builds_and_its_button_edits(toy_env, monkeypatch):
+def test_the_widget_builds_and_its_button_edits(mini_env, monkeypatch):
     pytest.importorskip("ipywidgets")
     calls = []
     real = widgets.run_edit

@@ -2,7 +2,7 @@
 
     python -m icedit_lib.experiments training-free --out-dir results/training_free [--n 64] [--steps 28]
 
-    python -m icedit_lib.experiments scaling --out-dir results/scaling [--adapter toy-moe] [--judge toy-judge]
+    python -m icedit_lib.experiments scaling --out-dir results/scaling [--adapter mini-moe] [--judge mini-judge]
 
 `training-free` (paper section 3.1 and its prompt ablation): {T2I inversion, inpainting} x
 {IC prompt, bare instruction} on a held-out ShapesWorld suite (made with its own seed,
@@ -25,7 +25,7 @@ run once with the largest M in one batched call that keeps the x0 previews after
 strategy is then replayed on that seed bank (`scaling.replay_strategies`). Wall time is measured
 side by side by `benchmarks/scaling_speed.py`.
 
-    python -m icedit_lib.experiments moe-routing --out-dir results/moe_routing [--adapter toy-moe]
+    python -m icedit_lib.experiments moe-routing --out-dir results/moe_routing [--adapter mini-moe]
 
 `moe-routing` (section 3.2's premise that experts specialise by kind of edit): how much of a
 LoRA-MoE router's choice the edit type explains, against the token's role and position.
@@ -68,14 +68,14 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--device", default="auto")
-    p.add_argument("--base", default="toy", help="scaling, fine-tuning, moe-routing: the Fill base")
+    p.add_argument("--base", default="mini", help="scaling, fine-tuning, moe-routing: the Fill base")
     p.add_argument("--adapter", default=None,
                    help="scaling: the adapter (default none: the training-free model); moe-routing: the LoRA-MoE "
-                        "(default toy-moe)")
-    p.add_argument("--judge", default="toy-judge", help="scaling: the judge")
+                        "(default mini-moe)")
+    p.add_argument("--judge", default="mini-judge", help="scaling: the judge")
     p.add_argument("--clip", default=None,
                    help="scaling: a CLIPModel (folder or hub id) as a second verifier (paper Table 3b); default the "
-                        "miniature's own (data/models/toy_clip) on the miniature; none to leave it out")
+                        "miniature's own (data/models/mini_clip) on the miniature; none to leave it out")
     p.add_argument("--train-steps", type=int, default=1000, help="fine-tuning: optimizer steps per ablation adapter")
     p.add_argument("--redraw", action="store_true",
                    help="training-free / fine-tuning: edit nothing, redraw figure.png and recompute paired.json / "
@@ -96,7 +96,7 @@ def main(argv=None) -> dict:
         return {"paired": comparisons}
     extra = {"scaling": {"base": a.base, "adapter": a.adapter or "none", "judge": a.judge, "clip": a.clip},
              "fine-tuning": {"base": a.base, "train_steps": a.train_steps},
-             "moe-routing": {"base": a.base, "adapter": a.adapter or "toy-moe"}}.get(a.experiment, {})
+             "moe-routing": {"base": a.base, "adapter": a.adapter or "mini-moe"}}.get(a.experiment, {})
     record = EXPERIMENTS[a.experiment](a.out_dir, n=a.n, steps=a.steps, device=a.device, **extra)
     print((Path(a.out_dir) / "table.md").read_text())
     return record

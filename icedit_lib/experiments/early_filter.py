@@ -54,11 +54,11 @@ def scaling_figure(rows: list[dict], accuracy: dict, title: str):
 
 
 def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4005,
-            device: str = "auto", base: str = "toy", adapter: str = "none", judge: str = "toy-judge",
+            device: str = "auto", base: str = "mini", adapter: str = "none", judge: str = "mini-judge",
             sizes: tuple[int, ...] = (2, 4, 6, 8), filter_steps: tuple[int, ...] = (1, 2, 4, 6, 10),
             strategy: str = "sequential", clip: str | None = None) -> dict:
     """Every strategy of `scaling.replay_strategies` on one seed bank per held-out edit. `clip` (a CLIPModel folder or
-    hub id; default the miniature's own, `data/models/toy_clip`, when the base is the miniature and it is there;
+    hub id; default the miniature's own, `data/models/mini_clip`, when the base is the miniature and it is there;
     "none" to leave it out) adds CLIP as a second verifier, scoring each candidate against the target scene's
     caption, beside the judge (the paper's Table 3b)."""
     from .. import shapesworld as sw
@@ -74,8 +74,8 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
     editor = ICEditor.from_registry(base, adapter=adapter, device=device, fuse_adapter=True)
     editor.pipe.set_progress_bar_config(disable=True)
     the_judge = load_judge(judge, device=device)
-    if clip is None and base == "toy" and (MODELS_DIR / "toy_clip").is_dir():
-        clip = str(MODELS_DIR / "toy_clip")
+    if clip is None and base == "mini" and (MODELS_DIR / "mini_clip").is_dir():
+        clip = str(MODELS_DIR / "mini_clip")
     verifiers = {}
     if clip and clip != "none":
         scorer = ClipScorer(clip, device=device)
@@ -98,7 +98,7 @@ def scaling(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, su
               "table": table, "judge_accuracy": accuracy, "verifier_accuracy": verifier_accuracy,
               "command": f"python -m icedit_lib.experiments scaling --out-dir {out_dir} --n {n} --steps {steps} "
                          f"--base {base} --adapter {adapter} --judge {judge}"
-                         + (f" --clip {clip}" if verifiers and clip != str(MODELS_DIR / "toy_clip") else "")}
+                         + (f" --clip {clip}" if verifiers and clip != str(MODELS_DIR / "mini_clip") else "")}
     atomic_write_text(out / "results.json", json.dumps(record, indent=2))
     atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
     save_figure(scaling_figure(table, accuracy, title), out / "figure.png")

@@ -22,8 +22,8 @@ MOE = {"adapter": "moe", "text_encoder_rank": 16}
 TYPED = "LoRA-MoE 4 x r32, instructions as people type them"  # the same edits, not the templates trained on
 FINE_TUNING = {
     "training-free (no adapter)": (None, "ic"),
-    "LoRA r32": ("toy-lora", "ic"),
-    "LoRA-MoE 4 x r32": ("toy-moe", "ic"),
+    "LoRA r32": ("mini-lora", "ic"),
+    "LoRA-MoE 4 x r32": ("mini-moe", "ic"),
     ABLATION_REFERENCE: (MOE, "ic"),
     "LoRA-MoE 4 x r32, bare instruction (trained and used)": ({**MOE, "prompt": "direct"}, "direct"),
     "LoRA-MoE 1 x r32": ({**MOE, "num_experts": 1}, "ic"),
@@ -32,7 +32,7 @@ FINE_TUNING = {
     "LoRA-MoE 4 x r8": ({**MOE, "rank": 8, "alpha": 8.0}, "ic"),
     "LoRA-MoE 4 x r32, fixed router (authors)": ({**MOE, "router": "fixed"}, "ic"),
     "LoRA-MoE 4 x r32, loss on the right half": ({**MOE, "loss_region": "right"}, "ic"),
-    TYPED: ("toy-moe", "ic", "typed"),
+    TYPED: ("mini-moe", "ic", "typed"),
 }
 
 
@@ -50,7 +50,7 @@ def train_ablation(name: str, options: dict, out: Path, train_steps: int, base: 
 
 
 def fine_tuning(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4006,
-                device: str = "auto", base: str = "toy", train_steps: int = 1000,
+                device: str = "auto", base: str = "mini", train_steps: int = 1000,
                 configurations: dict | None = None) -> dict:
     """Every row of `FINE_TUNING` (or `configurations`) on one held-out suite; shipped adapters
     that are missing are trained like the ablations (`--adapter lora` / `moe`)."""

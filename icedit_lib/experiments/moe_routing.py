@@ -14,7 +14,7 @@ from .common import save_figure
 
 
 def moe_routing(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4006,
-                device: str = "auto", base: str = "toy", adapter: str = "toy-moe") -> dict:
+                device: str = "auto", base: str = "mini", adapter: str = "mini-moe") -> dict:
     """What a LoRA-MoE's router decides on: for each MoE layer, how much of the expert choice the edit
     type explains (the paper's premise, section 3.2: experts specialise by kind of edit), against the
     token's role (text, left panel, right panel) and its position. Counted over every token of every

@@ -13,7 +13,7 @@ from ..suites import make_suite
 from .common import REFERENCE_ROW, comparison_figure, comparison_table, paired, run_folder, save_figure
 
 TITLE = "Training-free editing on the miniature"
-FRAMEWORKS = {"inversion": ("toy-t2i", T2I_GUIDANCE), "inpaint": ("toy", FILL_GUIDANCE)}
+FRAMEWORKS = {"inversion": ("mini-t2i", T2I_GUIDANCE), "inpaint": ("mini", FILL_GUIDANCE)}
 
 
 def training_free(out_dir: str | Path, n: int = 64, steps: int = 28, seed: int = 0, suite_seed: int = 4004,

@@ -15,7 +15,7 @@ OUT=${OUT:-outputs/bench}; N=${N:-100}; PY=${PYTHON:-python3}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 if [ "${SMOKE:-0}" = 1 ]; then
-  EDIT=(--base "${FLUX_FILL:-toy}" --steps 1 --device cpu); ADAPTER=(--adapter none); CLIPS=("$CLIP_B")
+  EDIT=(--base "${FLUX_FILL:-mini}" --steps 1 --device cpu); ADAPTER=(--adapter none); CLIPS=("$CLIP_B")
 else
   EDIT=(--base "$FLUX_FILL" --steps 28 --device cuda); ADAPTER=(--adapter "$ICEDIT_LORA"); CLIPS=("$CLIP_L" "$CLIP_B")
 fi

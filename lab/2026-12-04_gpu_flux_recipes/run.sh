@@ -26,7 +26,7 @@ if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
 fi
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-$PWD}
 if [ "$SMOKE" = 1 ]; then
-  ARGS=(--size toy --device cpu --steps 2 --repeats 1); RECIPES=(bf16 fp8-weight nf4); PRESETS=(80 16)
+  ARGS=(--size mini --device cpu --steps 2 --repeats 1); RECIPES=(bf16 fp8-weight nf4); PRESETS=(80 16)
 else
   ARGS=(--size full --device cuda --steps 28 --repeats 2); RECIPES=(bf16 bf16-compiled fp8 fp8-compiled fp8-weight nf4)
   PRESETS=(80 24 16)

@@ -1,6 +1,6 @@
 """Assemble the miniature base, version 2 (issue 28), from its stages' exports, and write its model card.
 
-    python lab/2026-12-05_base_v2/assemble.py --fill-from checkpoints/fill_text --out data/models/toy
+    python lab/2026-12-05_base_v2/assemble.py --fill-from checkpoints/fill_text --out data/models/mini
 
 The stages ran separately across sessions 22-24 (see `lab/2026-12-04_language_before_images`):
 - text: `pretrain_text` (width 64, 2 layers, 3000 steps); its encoders, tokenizers and record are in
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from icedit_lib.model_card import write_card  # noqa: E402
 
 PARTS = ROOT / "lab" / "2026-12-04_language_before_images" / "base_in_progress"
-OLD_BASE = "the first base (git history of data/models/toy before session 24)"
+OLD_BASE = "the first base (git history of data/models/mini before session 24)"
 
 CARDS = {
     "training_text.json": {
@@ -51,7 +51,7 @@ CARDS = {
                 "language-pretrained encoders",
         "data": "described panels and described diptychs (identical or one change; no imperatives), rectified "
                 "flow, logit-normal shifted t, batch 16, AdamW 1e-3 (500-step warm-up, cosine), EMA 0.999",
-        "commands": "a folder made by `python -m icedit_lib.miniature --out-dir DIR --vae data/models/toy/vae` with "
+        "commands": "a folder made by `python -m icedit_lib.miniature --out-dir DIR --vae data/models/mini/vae` with "
                     "the text stage's encoders and tokenizers copied in, then `python -m icedit_lib.pretrain_flux "
                     "--stage t2i --pretrained-text --model-dir DIR --steps 20000 --batch-size 16 --lr 1e-3 "
                     "--export-every 1000 --threads 1 --compile` (the shipped run stopped at 7000 for a session's "
@@ -93,7 +93,7 @@ def main(argv=None):
     shutil.copytree(PARTS / "transformer_t2i", tmp / "transformer_t2i")
     for f in ("training_text.json", "training_t2i.json"):
         shutil.copy2(PARTS / f, tmp / f)
-    shutil.copy2(ROOT / "data" / "models" / "toy" / "vae" / "training.json", tmp / "vae" / "training.json")
+    shutil.copy2(ROOT / "data" / "models" / "mini" / "vae" / "training.json", tmp / "vae" / "training.json")
     config = json.loads((tmp / "vae" / "config.json").read_text())
     config.pop("_name_or_path", None)
     (tmp / "vae" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
