@@ -22,6 +22,7 @@ def main():
     p.add_argument("--base", required=True)
     p.add_argument("--n", type=int, default=24)
     p.add_argument("--out", required=True)
+    p.add_argument("--describe-left", action="store_true", help="the caption also describes the left scene in full")
     a = p.parse_args()
     torch.set_num_threads(1)
     pipe, entry = registry.load_fill_pipeline(a.base, device="cpu")
@@ -31,7 +32,7 @@ def main():
     rows = []
     for i in range(a.n):
         pair = sw.random_pair(rng, split="eval")
-        caption = sw.diptych_caption(pair.source, pair.edit)
+        caption = sw.diptych_caption(pair.source, pair.edit, describe_left=a.describe_left)
         out = editor.edit(sw.render(pair.source), caption, seed=i, steps=28, guidance=30.0, prompt_mode="direct").image
         got = sw.read_scene(out).exact
         ok = got == pair.target
@@ -44,7 +45,7 @@ def main():
             detail = f" missing {missing} extra {extra}{bg}"
         elif got is None:
             detail = " unparsable"
-        print(f"{i:2d} {pair.edit.kind:10s} {verdict:9s} {caption.split('left')[-1]!r}{detail}", flush=True)
+        print(f"{i:2d} {pair.edit.kind:10s} {verdict:9s} {caption.split(' but ')[-1] if ' but ' in caption else '(copy)'!r}{detail}", flush=True)
         rows.append(dict(source=sw.render(pair.source), instruction=f"{pair.edit.kind}: {verdict}", result=out,
                          target=sw.render(pair.target), ok=ok))
     Path(a.out).mkdir(parents=True, exist_ok=True)
