@@ -9,7 +9,7 @@ for i in range(4):
     scene = sw.random_scene(rng, split="eval", n_objects=rng.choice([1, 2]))
     cap = sw.diptych_caption(scene, None, describe_left=True)
     print(cap)
-    ims.append(pipe(cap, height=64, width=128, num_inference_steps=28, guidance_scale=3.5, generator=torch.Generator().manual_seed(i)).images[0])
+    ims.append(pipe(cap, height=64, width=128, num_inference_steps=28, guidance_scale=3.5, max_sequence_length=80, generator=torch.Generator().manual_seed(i)).images[0])
     ims.append(sw.render_diptych(scene, scene))
 canvas = Image.new("RGB", (128 * 2, 64 * 4), "white")
 for k, im in enumerate(ims):
