@@ -66,13 +66,16 @@ CARDS = {
     },
     "training_fill.json": {
         "what": "FluxTransformer2DModel Fill (192 in / 64 out), widened from the T2I model",
-        "data": "inpainting on the frozen text encoders: right-half masks of described diptychs (1/2; 80% one "
-                "change, 20% identical), random rectangles on diptychs (1/4) and panels (1/4); loss on masked "
-                "tokens 1.0, others 0.1; batch 16, AdamW 1e-3 (500-step warm-up, cosine), EMA 0.999",
+        "data": "inpainting on the frozen text encoders: right-half masks of described diptychs (80% one change, "
+                "20% identical); to step 11440 half the steps were that and the other half random rectangles on "
+                "diptychs and on panels, from 11440 every step; loss on masked tokens 1.0, others 0.1; batch 16, "
+                "AdamW 1e-3 (500-step warm-up, cosine), EMA 0.999",
         "commands": "the T2I's folder at its 12000-step export, then `python -m icedit_lib.pretrain_flux --stage "
                     "fill --model-dir DIR --steps 20000 --batch-size 16 --lr 1e-3 --p-identical 0.2 "
-                    "--export-every 1000 --threads 1 --compile` (the shipped run: one thread to 7335, then two, "
-                    "resumed exactly from its state at each session's end); resumable after a kill",
+                    "--export-every 1000 --threads 2 --compile` to step 11440, then the same command with "
+                    "`--fill-kinds right` (resumed from its state: the same optimizer and schedule); the shipped run "
+                    "made its first 7335 steps on one thread and was resumed exactly at each session's end; "
+                    "resumable after a kill",
         "note": None,  # filled by --fill-note after the run is evaluated
     },
 }
