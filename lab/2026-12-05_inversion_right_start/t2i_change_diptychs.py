@@ -15,6 +15,8 @@ from icedit_lib import registry, shapesworld as sw  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, default=32)
+p.add_argument("--max-objects", type=int, default=4, help="2: only scenes whose left half the T2I saw described in "
+               "pretraining (`pretrain_flux.describe_left`)")
 args = p.parse_args()
 torch.set_num_threads(1)
 pipe, entry = registry.load_t2i_pipeline("mini-t2i", device="cpu")
@@ -23,6 +25,8 @@ rng = random.Random(11)
 counts = defaultdict(lambda: [0, 0, 0, 0])  # type: [n, left exact, right exact, both]
 for i in range(args.n):
     pair = sw.random_pair(rng, split="eval")
+    while len(pair.source.objects) > args.max_objects:
+        pair = sw.random_pair(rng, split="eval")
     cap = sw.diptych_caption(pair.source, pair.edit, describe_left=True)
     img = pipe(cap, height=64, width=128, num_inference_steps=28, guidance_scale=3.5,
                max_sequence_length=entry.max_sequence_length, generator=torch.Generator().manual_seed(i)).images[0]
