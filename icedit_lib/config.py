@@ -38,11 +38,14 @@ def command_line(module: str, config) -> str:
     words = ["python", "-m", module]
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if not f.init or (f.default is not dataclasses.MISSING and value == f.default):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if not f.init or (default is not dataclasses.MISSING and value == default):
             continue
         flag = "--" + f.name.replace("_", "-")
         if isinstance(value, bool):
             words += [flag] if value else [flag, "false"]
+        elif isinstance(value, (list, tuple)):  # nargs options take their items as separate words
+            words += [flag, *map(str, value)]
         else:
             words += [flag, str(value)]
     return " ".join(shlex.quote(w) for w in words)

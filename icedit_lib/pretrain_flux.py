@@ -70,6 +70,7 @@ from .schedule import warmup_cosine
 
 STAGES = ("t2i", "fill")
 FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
+T2I_KINDS = ("panel", "diptych")  # every other step a described scene, every other a described diptych
 
 
 @dataclass
@@ -88,6 +89,9 @@ class PretrainConfig:
                                         "from the left")
     p_identical: float = option(0.5, "share of diptychs whose halves are identical (the rest show one change); a "
                                      "later phase can lower it once the copy skill is learned")
+    t2i_kinds: str = option(",".join(T2I_KINDS), "t2i: the kinds of example the steps cycle through, one kind per "
+                                                 "step (panel: a described scene; diptych: a described diptych, its "
+                                                 "halves identical with probability --p-identical)")
     fill_kinds: str = option(",".join(FILL_KINDS), "fill: the kinds of example the steps cycle through, one kind per "
                                                    "step (right: a diptych with its right half masked; rect_diptych, "
                                                    "rect_panel: random rectangles)")
@@ -132,6 +136,8 @@ class PretrainConfig:
         self.work_dir = self.work_dir or f"checkpoints/{self.stage}"
         if self.fresh_schedule and not self.continue_from_export:
             raise ValueError("--fresh-schedule starts a schedule at an exported step: it needs --continue-from-export")
+        if set(self.t2i_kinds.split(",")) - set(T2I_KINDS):
+            raise ValueError(f"--t2i-kinds: unknown kinds in {self.t2i_kinds!r}; choose from {', '.join(T2I_KINDS)}")
         unknown = set(self.fill_kinds.split(",")) - set(FILL_KINDS)
         if unknown:
             raise ValueError(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
@@ -142,12 +148,12 @@ def parse_args(argv=None) -> PretrainConfig:
 
 
 # --------------------------------------------------------------------------- data
-def t2i_example(rng: random.Random, diptych: bool) -> tuple:
+def t2i_example(rng: random.Random, diptych: bool, p_identical: float = 0.5) -> tuple:
     """(image, caption): a panel with its description, or a described diptych."""
     if not diptych:
         scene = sw.random_scene(rng, split="train")
         return sw.render(scene), sw.describe_scene(scene).capitalize() + "."
-    left, edit, right = random_diptych(rng)
+    left, edit, right = random_diptych(rng, p_identical)
     return sw.render_diptych(left, right), sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.5))
 
 
@@ -285,7 +291,8 @@ def step_examples(config, step: int) -> dict:
     (Fill) and captions. Made in the main process, or ahead of it in worker processes (`step_batches`)."""
     rng, _ = step_rng(config.seed, step)
     if config.stage == "t2i":
-        examples = [t2i_example(rng, diptych=step % 2 == 1) for _ in range(config.batch_size)]
+        kind = config.t2i_kinds.split(",")[step % len(config.t2i_kinds.split(","))]
+        examples = [t2i_example(rng, kind == "diptych", config.p_identical) for _ in range(config.batch_size)]
     else:
         kinds = config.fill_kinds.split(",")
         examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical) for _ in range(config.batch_size)]

@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .experiments.fine_tuning import TYPED
+
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- results: rendered by `python -m icedit_lib.report --write README.md` from the files named; do not edit -->"
 END = "<!-- results: end -->"
@@ -40,6 +42,8 @@ def rows() -> list[tuple[str, str, str]]:
     early = [r for r in scaling if r["method"] == "early filter (judge)" and r["M"] == 6]
     best_early = max(early, key=lambda r: r["success"])
     oracle = next(r for r in scaling if r["method"] == "oracle best of M (upper bound)" and r["M"] == 6)
+    clip = next((r for r in scaling if r["method"] == "best of M, finished (CLIP)" and r["M"] == 6), None)
+    typed = tuned.get(TYPED)
     two_threads = min(v["median_s"] for k, v in speed.items() if k.endswith("threads_2"))
     n = lambda s: s["overall"]["n"]  # noqa: E731
     return [
@@ -56,11 +60,16 @@ def rows() -> list[tuple[str, str, str]]:
         (f"fine-tuned LoRA / LoRA-MoE ({n(tuned['LoRA r32'])} edits)",
          f"{_pct(tuned['LoRA r32']['overall']['success'])} / {_pct(tuned['LoRA-MoE 4 x r32']['overall']['success'])}",
          "results/fine_tuning/results.json"),
+        *([("fine-tuned LoRA-MoE, the same edits as people type them / as templates",
+             f"{_pct(typed['overall']['success'])} / {_pct(tuned['LoRA-MoE 4 x r32']['overall']['success'])}",
+             "results/fine_tuning/results.json")] if typed else []),
         ("fine-tuned LoRA-MoE: L1 on the pixels the edit should keep",
          f"{tuned['LoRA-MoE 4 x r32']['overall']['l1_kept']:.4f}", "results/fine_tuning/results.json"),
         (f"LoRA-MoE + early filter (M = 6, best m = {best_early['m']}) / one seed / oracle best of 6",
          f"{_pct(best_early['success'])} / {_pct(single['success'])} / {_pct(oracle['success'])}",
          "results/scaling_moe/results.json"),
+        *([("LoRA-MoE + a CLIP verifier that reads the target's caption, best of 6 finished", _pct(clip["success"]),
+            "results/scaling_moe/results.json")] if clip else []),
         ("a 28-step edit on 2 CPU threads (median)", f"{two_threads:.3f} s", "benchmarks/results/sampling_speed.json"),
     ]
 
@@ -117,7 +126,7 @@ def _fine_tuning(folder: str = "results/fine_tuning") -> str:
     by = {(c["a"], c["b"]): c for c in paired}
     lora, moe, free = "LoRA r32", "LoRA-MoE 4 x r32", "training-free (no adapter)"
     ref, bare = "LoRA-MoE 4 x r32, ablation reference", "LoRA-MoE 4 x r32, bare instruction (trained and used)"
-    typed = "LoRA-MoE 4 x r32, instructions as people type them"
+    typed = TYPED
     others = [k for k in s if k not in (lora, moe, free, ref, bare, typed)]
     lo, hi = min(s[k]["success"] for k in others), max(s[k]["success"] for k in others)
     never = [t for t in rec["summaries"][lora]["per_type"]

@@ -26,6 +26,7 @@ per preview step. The parser makes the labels; the judge only ever sees pixels a
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import asdict, dataclass, field
@@ -39,7 +40,7 @@ from tqdm.auto import tqdm
 
 from . import shapesworld as sw
 from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
-from .config import option, parse_config
+from .config import command_line, option, parse_config
 from .corpus import to_pil, to_tensor
 from .judge import seed_pair_agreement
 from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss,
@@ -314,15 +315,20 @@ def synthetic_agreement(judge: MiniJudge, n: int = 200, seed: int = 777) -> floa
     return hits / n
 
 
-def _changed_options(args: dict) -> str:
-    """The options a run set away from their defaults (besides those the card names), for its command."""
-    defaults = asdict(JudgeConfig())
-    skip = {"base", "adapter", "output_dir", "work_dir", "threads", "device"}
-    def same(a, b):  # older records hold tuples or comma lists where the config holds lists
-        return list(a) == list(b) if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) else a == b
-    changed = [(k, v) for k, v in args.items() if k not in skip and k in defaults and not same(defaults[k], v)]
-    return "".join(f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
-                   for k, v in changed)
+def _config_of(args: dict) -> JudgeConfig:
+    """The typed config a record's `args` came from (older records hold tuples or comma lists, and names
+    since retired), so that the card quotes the run's command through `config.command_line`."""
+    fields = {f.name: f for f in dataclasses.fields(JudgeConfig)}
+    kept = {}
+    for name, value in args.items():
+        if name not in fields:
+            continue
+        kind = str(fields[name].type)
+        if kind.startswith("list") and isinstance(value, (str, tuple)):
+            value = value.split(",") if isinstance(value, str) else list(value)
+            value = [int(v) for v in value] if kind == "list[int]" else value
+        kept[name] = value
+    return JudgeConfig(**kept)
 
 
 def write_card(out: Path, record: dict) -> Path:
@@ -343,8 +349,7 @@ def write_card(out: Path, record: dict) -> Path:
               "instruction, a transformer encoder, one success logit) in `icedit_lib/mini_judge.py`. "
               "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "
               "parser is the evaluator and only made its training labels.",
-        facts=[f"command: `python -m icedit_lib.train_judge --base {a['base']} --adapter {a['adapter']} "
-               f"--output-dir {a['output_dir']}{_changed_options(a)}` (resumable)",
+        facts=[f"command: `{command_line('icedit_lib.train_judge', _config_of(a))}` (resumable)",
                f"candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
                f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
                f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "

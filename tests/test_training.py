@@ -510,6 +510,24 @@ def test_fill_kinds_choose_the_examples_each_step_makes(mini_dir, monkeypatch):
         pretrain_flux.parse_args(["--stage", "fill", "--fill-kinds", "right,everything"])
 
 
+def test_t2i_kinds_choose_panels_or_diptychs_and_p_identical_their_changes():
+    from icedit_lib import pretrain_flux
+
+    def captions(*flags, step):
+        return pretrain_flux.step_examples(pretrain_flux.parse_args(["--stage", "t2i", "--batch-size", "8", *flags]),
+                                           step)["captions"]
+
+    def is_diptych(caption):
+        return caption.startswith(pretrain_flux.sw.DIPTYCH_PREFIX)
+
+    assert not any(map(is_diptych, captions(step=0))) and all(map(is_diptych, captions(step=1)))  # the default cycle
+    changed = captions("--t2i-kinds", "diptych", "--p-identical", "0", step=0)
+    assert all(map(is_diptych, changed)) and all(" but " in c for c in changed)
+    assert not any(" but " in c for c in captions("--t2i-kinds", "diptych", "--p-identical", "1", step=2))
+    with pytest.raises(SystemExit):
+        pretrain_flux.parse_args(["--stage", "t2i", "--t2i-kinds", "panel,collage"])
+
+
 def test_changed_tokens_mark_only_the_change_on_the_right():
     import random
 
