@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "edit by edit (edits only one run gets right with an exact sign test; kept-pixel L1)")
     _add_edit_options(p)
     p = sub.add_parser("eval-pretrained", help="score the miniature's VAE / T2I / Fill on held-out scenes")
-    p.add_argument("--part", choices=("vae", "t2i", "fill"), required=True)
+    p.add_argument("--part", choices=("vae", "t2i", "t2i-diptych", "fill"), required=True,
+                   help="t2i-diptych: the T2I asked for one-change diptychs, the inversion framework's ceiling")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--n", type=_positive_int, default=64)
     p.add_argument("--base", default="mini")

@@ -30,7 +30,7 @@ from . import shapesworld as sw
 from .checkpoints import atomic_write_text
 from .corpus import to_pil, to_tensor
 
-PARTS = ("vae", "t2i", "fill")
+PARTS = ("vae", "t2i", "t2i-diptych", "fill")
 
 
 def _save(image, image_dir: Path | None, name: str, ok: bool) -> None:
@@ -112,6 +112,36 @@ def evaluate_t2i(pipe, n: int = 64, seed: int = 2024, steps: int = 28, image_dir
     out.update({f"t2i_{k}": hits[k] / max(1, n_obj) for k in ("shape", "color", "size")})
     out["t2i_exact_by_objects"] = {str(k): round(e / c, 4) if c else None for k, (e, c) in by_count.items()}
     return out | {"n": n, "seed": seed, "steps": steps}
+
+
+def evaluate_t2i_diptychs(pipe, n: int = 64, seed: int = 2026, steps: int = 28, max_objects: int = 2,
+                          image_dir: Path | None = None) -> dict:
+    """Ask the T2I for held-out one-change diptychs by their descriptive caption, the left scene described, and parse
+    both halves. The inversion framework (notebook 03) asks the same model for the right half of such a diptych
+    with the left imposed, so this is its ceiling. Scenes of at most `max_objects` objects: the T2I saw the left
+    described only for those (`pretrain_flux.describe_left`), and longer captions outgrow the 80 T5 tokens."""
+    rng = random.Random(seed)
+    pairs = []
+    while len(pairs) < n:
+        pair = sw.random_pair(rng, split="eval")
+        if len(pair.source.objects) <= max_objects:
+            pairs.append(pair)
+    hits = {k: 0 for k in ("left", "right", "both")}
+    per_type = {}
+    for i, pair in enumerate(pairs):
+        img = pipe(sw.diptych_caption(pair.source, pair.edit, describe_left=True), height=64, width=128,
+                   num_inference_steps=steps, guidance_scale=3.5, max_sequence_length=mini.T5_MAX_LENGTH,
+                   generator=torch.Generator("cpu").manual_seed(i)).images[0]
+        left = sw.read_scene(img.crop((0, 0, 64, 64))).exact == pair.source
+        right = sw.read_scene(img.crop((64, 0, 128, 64))).exact == pair.target
+        hits["left"] += left
+        hits["right"] += right
+        hits["both"] += left and right
+        per_type.setdefault(pair.edit.kind, []).append(left and right)
+        _save(img, image_dir, f"{i:04d}_{pair.edit.kind}", left and right)
+    out = {f"t2i_diptych_{k}": v / n for k, v in hits.items()}
+    out["t2i_diptych_both_per_type"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(per_type.items())}
+    return out | {"n": n, "seed": seed, "steps": steps, "max_objects": max_objects}
 
 
 @contextmanager
@@ -262,6 +292,9 @@ def run(part: str, out_dir: str | Path, n: int = 64, base: str = "mini", device:
     elif part == "t2i":
         pipe, _ = registry.load_t2i_pipeline(base if base != "mini" else "mini-t2i", device=device)
         metrics = evaluate_t2i(pipe, n=n, steps=steps, image_dir=images)
+    elif part == "t2i-diptych":
+        pipe, _ = registry.load_t2i_pipeline(base if base != "mini" else "mini-t2i", device=device)
+        metrics = evaluate_t2i_diptychs(pipe, n=n, steps=steps, image_dir=images)
     elif part == "fill":
         pipe, _ = registry.load_fill_pipeline(base, device=device)
         metrics = evaluate_fill(pipe, n=n, steps=steps, image_dir=images, pooled_from_copy=pooled_from_copy)

@@ -199,11 +199,15 @@ def test_pretrain_stops_cleanly_after_max_minutes(mini_dir, tmp_path):
 def test_eval_pretrained_writes_metrics_and_images(mini_env, tmp_path, capsys):
     from icedit_lib.cli import EXIT_BAD_INPUT, main
 
-    for part in ("vae", "t2i", "fill"):
+    from icedit_lib.pretrain_eval import PARTS
+
+    for part in PARTS:
         assert main(["eval-pretrained", "--part", part, "--out-dir", str(tmp_path / part), "--n", "2"]) == 0
         metrics = json.loads((tmp_path / part / "metrics.json").read_text())
         assert metrics["part"] == part
         assert list((tmp_path / part / "images").glob("*.png"))
+    diptychs = json.loads((tmp_path / "t2i-diptych" / "metrics.json").read_text())
+    assert diptychs["n"] == 2 and 0 <= diptychs["t2i_diptych_both"] <= diptychs["t2i_diptych_left"] <= 1
     assert main(["eval-pretrained", "--part", "fill", "--out-dir", str(tmp_path / "probe"), "--n", "2",
                  "--pooled-from-copy"]) == 0
     metrics = json.loads((tmp_path / "probe" / "metrics.json").read_text())
