@@ -291,8 +291,9 @@ def step_examples(config, step: int) -> dict:
     (Fill) and captions. Made in the main process, or ahead of it in worker processes (`step_batches`)."""
     rng, _ = step_rng(config.seed, step)
     if config.stage == "t2i":
-        kind = config.t2i_kinds.split(",")[step % len(config.t2i_kinds.split(","))]
-        examples = [t2i_example(rng, kind == "diptych", config.p_identical) for _ in range(config.batch_size)]
+        kinds = config.t2i_kinds.split(",")
+        examples = [t2i_example(rng, kinds[step % len(kinds)] == "diptych", config.p_identical)
+                    for _ in range(config.batch_size)]
     else:
         kinds = config.fill_kinds.split(",")
         examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical) for _ in range(config.batch_size)]

@@ -26,10 +26,9 @@ per preview step. The parser makes the labels; the judge only ever sees pixels a
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -318,12 +317,12 @@ def synthetic_agreement(judge: MiniJudge, n: int = 200, seed: int = 777) -> floa
 def _config_of(args: dict) -> JudgeConfig:
     """The typed config a record's `args` came from (older records hold tuples or comma lists, and names
     since retired), so that the card quotes the run's command through `config.command_line`."""
-    fields = {f.name: f for f in dataclasses.fields(JudgeConfig)}
+    by_name = {f.name: f for f in fields(JudgeConfig)}
     kept = {}
     for name, value in args.items():
-        if name not in fields:
+        if name not in by_name:
             continue
-        kind = str(fields[name].type)
+        kind = str(by_name[name].type)
         if kind.startswith("list") and isinstance(value, (str, tuple)):
             value = value.split(",") if isinstance(value, str) else list(value)
             value = [int(v) for v in value] if kind == "list[int]" else value
