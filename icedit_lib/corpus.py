@@ -8,9 +8,7 @@ function of (seed, step) and nothing needs storing.
 """
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -30,40 +28,13 @@ def to_pil(batch: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a) for a in arr]
 
 
-def random_diptych(rng: random.Random, p_identical: float = 0.5, edit_weights: Mapping[str, float] | None = None
-                   ) -> tuple[sw.Scene, sw.Edit | None, sw.Scene]:
-    """(left scene, the change or None, right scene): a web-style collage of one training scene.
-
-    The change is of a type chosen uniformly among those the scene allows, or, with `edit_weights`
-    (edit type -> relative weight, 1 for a type not named), first the type by weight and then a scene
-    that allows it: a curriculum that shows the pretraining more of the edits it finds hard."""
+def random_diptych(rng: random.Random, p_identical: float = 0.5) -> tuple[sw.Scene, sw.Edit | None, sw.Scene]:
+    """(left scene, the change or None, right scene): a web-style collage of one training scene."""
     if rng.random() < p_identical:
         scene = sw.random_scene(rng, split="train")
         return scene, None, scene
-    kind = None
-    if edit_weights:
-        kind = rng.choices(sw.EDIT_TYPES, weights=[edit_weights.get(k, 1.0) for k in sw.EDIT_TYPES])[0]
-    pair = sw.random_pair(rng, kind=kind, split="train")
+    pair = sw.random_pair(rng, split="train")
     return pair.source, pair.edit, pair.target
-
-
-def parse_edit_weights(text: str) -> dict[str, float]:
-    """"move=3,recolor=2" -> {"move": 3.0, "recolor": 2.0}; "" -> {} (every type weighs 1)."""
-    weights = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        kind, sep, value = item.partition("=")
-        if not sep or kind.strip() not in sw.EDIT_TYPES:
-            raise ValueError(f"edit weights: expected TYPE=WEIGHT with TYPE one of {', '.join(sw.EDIT_TYPES)}, "
-                             f"got {item!r}")
-        try:
-            weights[kind.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"edit weights: {value!r} in {item!r} is not a number") from None
-        if not math.isfinite(weights[kind.strip()]) or weights[kind.strip()] < 0:
-            raise ValueError(f"edit weights: {item!r} must be a finite weight of at least 0")
-    if weights and sum(weights.get(k, 1.0) for k in sw.EDIT_TYPES) == 0:
-        raise ValueError("edit weights: at least one edit type must weigh more than 0")
-    return weights
 
 
 def mask_right_half(batch: torch.Tensor) -> torch.Tensor:

@@ -31,9 +31,7 @@ Recipe (rectified flow, as FLUX / SD3):
   sessions 12-13).
   Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
   rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
-  in-context layout alone, for a phase that practises only the diptych edit. `--fill-edit-weights`
-  shows the one-change diptychs' edit types in proportions of one's choosing instead of uniformly
-  (e.g. more of move, recolor and replace, the types that need an object named by a word or two).
+  in-context layout alone, for a phase that practises only the diptych edit.
 
 Learning rate: warm-up, then cosine from --lr to --lr / 10 over steps 0 to --steps. A run continued
 from an export takes that schedule's tail (re-warmed), which late in a schedule is far below --lr;
@@ -65,7 +63,7 @@ from . import shapesworld as sw
 from .devices import pick_device
 from .checkpoints import TrainingRun, atomic_dir, atomic_write_text, step_data, step_rng
 from .config import option, parse_config
-from .corpus import parse_edit_weights, random_diptych
+from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
 from .schedule import warmup_cosine
@@ -97,9 +95,6 @@ class PretrainConfig:
     fill_kinds: str = option(",".join(FILL_KINDS), "fill: the kinds of example the steps cycle through, one kind per "
                                                    "step (right: a diptych with its right half masked; rect_diptych, "
                                                    "rect_panel: random rectangles)")
-    fill_edit_weights: str = option("", "fill: relative weights of the edit types in one-change diptychs, e.g. "
-                                        "'move=3,recolor=2' (a type not named weighs 1); empty: each scene's "
-                                        "possible types uniformly")
     seed: int = option(0)
     checkpoint_minutes: float = option(5.0)
     export_every: int = option(0, "also export to --model-dir every N steps")
@@ -146,7 +141,6 @@ class PretrainConfig:
         unknown = set(self.fill_kinds.split(",")) - set(FILL_KINDS)
         if unknown:
             raise ValueError(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
-        parse_edit_weights(self.fill_edit_weights)
 
 
 def parse_args(argv=None) -> PretrainConfig:
@@ -179,14 +173,13 @@ def random_rect_mask(rng: random.Random, width: int, height: int, unit: int = 4)
     return mask
 
 
-def fill_example(rng: random.Random, kind: str, p_identical: float = 0.5, edit_weights=None) -> tuple:
+def fill_example(rng: random.Random, kind: str, p_identical: float = 0.5) -> tuple:
     """(image, mask, caption) for one Fill training example of `kind`:
-    `right` (a diptych, right half masked: the in-context layout), `rect_diptych` or `rect_panel`;
-    `edit_weights` as `corpus.random_diptych` takes them."""
+    `right` (a diptych, right half masked: the in-context layout), `rect_diptych` or `rect_panel`."""
     if kind == "rect_panel":
         scene = sw.random_scene(rng, split="train")
         return sw.render(scene), random_rect_mask(rng, 64, 64), sw.describe_scene(scene).capitalize() + "."
-    left, edit, right = random_diptych(rng, p_identical, edit_weights)
+    left, edit, right = random_diptych(rng, p_identical)
     caption = sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.25))
     if kind == "right":
         mask = np.zeros((64, 128), np.float32)
@@ -302,9 +295,8 @@ def step_examples(config, step: int) -> dict:
         examples = [t2i_example(rng, kinds[step % len(kinds)] == "diptych", config.p_identical)
                     for _ in range(config.batch_size)]
     else:
-        kinds, weights = config.fill_kinds.split(","), parse_edit_weights(config.fill_edit_weights)
-        examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical, weights)
-                    for _ in range(config.batch_size)]
+        kinds = config.fill_kinds.split(",")
+        examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical) for _ in range(config.batch_size)]
     return {"images": np.stack([np.asarray(e[0].convert("RGB")) for e in examples]),
             "masks": np.stack([e[1] for e in examples]) if config.stage == "fill" else None,
             "captions": [e[-1] for e in examples]}
