@@ -4,18 +4,26 @@ It stands in for Qwen2.5-VL at miniature scale. Given (source, candidate, instru
 predicts the probability that the candidate, once finished, is a correct edit; as a
 pairwise judge it compares two candidates through their odds (Bradley-Terry).
 
-Architecture (a VLM in miniature): a small CNN turns the source and the candidate into
-8 x 8 grids of patch features each (the candidate's CNN also sees its pixel difference
-from the source, the cue that tells a copy from an edit), the instruction's tokens (the miniature's T5 tokenizer) are
-embedded, and a 2-layer transformer encoder reads [CLS | text | source patches |
-candidate patches] with learned type and position embeddings; the CLS output is the logit.
+Built as VLMs are, from two pretrained towers and a small model that joins them:
+- vision: a *scene reader* (`SceneReader`), a CNN that looks at each of the 9 cells of a panel (a
+  22 x 22 window) and is pretrained, before any judging, to name what the cell holds (shape or
+  empty, color, size, style, the background) and whether it is cleanly drawn, on renders of random
+  training scenes, some degraded by noise or a smeared or faded object (labels exact and unlimited);
+- language: the miniature's own T5 encoder (`text_encoder_2` of the base), frozen, as VLMs keep
+  the language model they start from;
+- a 2-layer transformer over [CLS | instruction tokens | one token per cell holding the source's,
+  the candidate's and their difference's reader features]; the CLS output is the success logit.
+The first judge learned all of it from one bit per candidate and ranked seeds of one edit at
+chance; with the towers pretrained, the same synthetic candidates teach it to rank them
+(`lab/2026-12-05_judge_reader`). A simplification of the paper: Qwen2.5-VL learned to see and to
+read from web data; the reader learns from ShapesWorld renders only.
 
-It is a learned model and errs: it is trained on realistic candidates whose labels come
-from the ShapesWorld parser (correct renders and their VAE round trips, unedited copies,
-wrong edits, over-edits, smeared and noisy edits, and, when a miniature editor is
-given, that editor's own x0 previews and finished outputs, labelled by whether the
-finished edit succeeds). The parser labels training data only; at inference the judge
-sees pixels and text, never the target.
+It is a learned model and errs: the joining model is trained on candidates whose labels come
+from the ShapesWorld parser (correct renders, unedited copies, wrong edits, over-edits,
+smeared, noisy and half-made edits, and, when a pool of the editor's own candidates is asked
+for, its x0 previews and finished outputs, labelled by whether the finished edit succeeds).
+The parser labels training data only; at inference the judge sees pixels and text, never the
+target.
 """
 from __future__ import annotations
 
@@ -36,51 +44,142 @@ from .judge import PairwiseJudge
 
 CONFIG_FILE = "mini_judge.json"  # tells a miniature judge's folder from a Qwen2.5-VL one
 CANDIDATE_KINDS = ("correct", "copy", "wrong_edit", "over_edit", "smear", "noise")
-# Failures shaped like the miniature editor's own (half-made changes, a blob where the change
-# belongs): opt-in through train_judge's --synthetic-kinds.
+# Failures shaped like the miniature editor's own (half-made changes, a blob where the change belongs).
 LOCAL_KINDS = ("partial", "local_smear")
+WINDOW = 22  # the reader's view of one cell: cells are 21 pixels apart (spec)
+READER_FIELDS = ("shape", "color", "size", "style", "background")
 
 
 def is_mini_judge(path: str | Path) -> bool:
     return (Path(path) / CONFIG_FILE).exists()
 
 
-class ShapesJudgeModel(nn.Module):
-    def __init__(self, vocab_size: int, width: int = 64, layers: int = 2, heads: int = 4, max_text: int = 48):
+# --------------------------------------------------------------------------- vision: the scene reader
+def cell_windows(images: torch.Tensor) -> torch.Tensor:
+    """[B, 3, 64, 64] -> [B, 9, 3, 22, 22]: the window centred on each cell, in `sw.CELLS` order."""
+    padded = nn.functional.pad(images, (WINDOW // 2,) * 4)
+    return torch.stack([padded[:, :, y:y + WINDOW, x:x + WINDOW] for x, y in sw.CELLS.values()], 1)
+
+
+class SceneReader(nn.Module):
+    """Per-cell features of a panel, and heads that name what each cell holds (pretraining only)."""
+
+    def __init__(self, width: int = 96):
         super().__init__()
-        self.config = dict(vocab_size=vocab_size, width=width, layers=layers, heads=heads, max_text=max_text)
-        self.source_cnn = self._cnn(3, width)
-        self.candidate_cnn = self._cnn(6, width)  # candidate and candidate - source
-        self.text = nn.Embedding(vocab_size, width)
+        self.width = width
+        self.cnn = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.GELU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),  # 11 x 11
+            nn.Conv2d(64, 96, 3, stride=2, padding=1), nn.GELU(),  # 6 x 6
+            nn.Flatten(), nn.Linear(96 * 36, width), nn.GELU())
+        self.cell_position = nn.Parameter(torch.zeros(len(sw.CELLS), width))
+        sizes = {"shape": 1 + len(sw.SHAPES), "color": len(sw.COLORS), "size": len(sw.SIZES),
+                 "style": len(sw.STYLES), "background": len(sw.BACKGROUNDS), "clean": 1}
+        self.heads = nn.ModuleDict({k: nn.Linear(width, n) for k, n in sizes.items()})
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        windows = cell_windows(images)
+        return self.cnn(windows.flatten(0, 1)).view(len(images), len(sw.CELLS), -1) + self.cell_position
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.features(images)
+        return {k: head(features) for k, head in self.heads.items()}
+
+
+def reader_labels(scene: sw.Scene, clean_cells=None) -> dict[str, list]:
+    """Per cell, in `sw.CELLS` order: shape index (0 = empty), color, size and style (-100, ignored, where
+    empty), the background, and 1.0 where the cell is cleanly drawn (every cell unless `clean_cells` says)."""
+    by_cell = {o.cell: o for o in scene.objects}
+    labels = {k: [] for k in READER_FIELDS + ("clean",)}
+    for cell in sw.CELLS:
+        o = by_cell.get(cell)
+        labels["shape"].append(1 + sw.SHAPES.index(o.shape) if o else 0)
+        labels["color"].append(list(sw.COLORS).index(o.color) if o else -100)
+        labels["size"].append(list(sw.SIZES).index(o.size) if o else -100)
+        labels["style"].append(sw.STYLES.index(scene.style) if o else -100)
+        labels["background"].append(list(sw.BACKGROUNDS).index(scene.background))
+        labels["clean"].append(1.0 if clean_cells is None or cell in clean_cells else 0.0)
+    return labels
+
+
+def reader_example(rng: random.Random) -> tuple[Image.Image, dict[str, list]]:
+    """A training scene's render and its labels; 30% with one object smeared or faded towards the
+    background (that cell marked unclean: what a blob looks like), 15% with pixel noise."""
+    scene = sw.random_scene(rng, split="train")
+    image, clean = sw.render(scene), set(sw.CELLS)
+    draw = rng.random()
+    if draw < 0.3:
+        obj = rng.choice(scene.objects)
+        x, y = sw.CELLS[obj.cell]
+        box = (x - 10, y - 10, x + 11, y + 11)
+        patch = image.crop(box)
+        if rng.random() < 0.5:
+            patch = patch.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 3.0)))
+        else:
+            patch = Image.blend(patch, Image.new("RGB", patch.size, sw.BACKGROUNDS[scene.background]),
+                                rng.uniform(0.3, 0.7))
+        image.paste(patch, box[:2])
+        clean.discard(obj.cell)
+    elif draw < 0.45:
+        noise = np.random.default_rng(rng.randrange(2 ** 31)).normal(0, rng.uniform(2, 12), (sw.PANEL, sw.PANEL, 3))
+        image = Image.fromarray(np.clip(np.asarray(image, np.float32) + noise, 0, 255).astype(np.uint8))
+    return image, reader_labels(scene, clean)
+
+
+def reader_loss(reader: SceneReader, images: torch.Tensor, labels: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of every head on every cell (empty cells name no color, size or style)."""
+    out = reader(images)
+    loss = nn.functional.binary_cross_entropy_with_logits(out["clean"].squeeze(-1), labels["clean"])
+    for k in READER_FIELDS:
+        loss = loss + nn.functional.cross_entropy(out[k].flatten(0, 1), labels[k].flatten(), ignore_index=-100)
+    return loss
+
+
+@torch.no_grad()
+def reader_accuracy(reader: SceneReader, n: int = 256, seed: int = 12345) -> float:
+    """Share of `n` held-out scenes (clean renders) whose every cell the reader names right."""
+    rng = random.Random(seed)
+    scenes = [sw.random_scene(rng, split="eval") for _ in range(n)]
+    out = reader(to_tensor([sw.render(s) for s in scenes]))
+    hits = 0
+    for i, scene in enumerate(scenes):
+        labels = reader_labels(scene)
+        hits += all(l == -100 or out[k][i, c].argmax().item() == l
+                    for k in READER_FIELDS for c, l in enumerate(labels[k]))
+    return hits / n
+
+
+# --------------------------------------------------------------------------- the judge
+class ShapesJudgeModel(nn.Module):
+    """The reader, the frozen T5 and the transformer that joins them (module docstring)."""
+
+    def __init__(self, text_encoder, reader_width: int = 96, width: int = 96, layers: int = 2, heads: int = 4):
+        super().__init__()
+        self.config = dict(reader_width=reader_width, width=width, layers=layers, heads=heads)
+        self.reader = SceneReader(reader_width)
+        self.text_encoder = text_encoder.requires_grad_(False).eval()
+        self.cell_in = nn.Linear(3 * reader_width, width)  # source, candidate, candidate - source
+        self.text_in = nn.Linear(text_encoder.config.d_model, width)
         self.cls = nn.Parameter(torch.zeros(1, 1, width))
-        self.types = nn.Parameter(torch.randn(3, width) * 0.02)  # text, source, candidate
-        self.pos_img = nn.Parameter(torch.randn(64, width) * 0.02)
-        self.pos_text = nn.Parameter(torch.randn(max_text, width) * 0.02)
+        self.types = nn.Parameter(torch.randn(2, width) * 0.02)  # text, cells
         layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 1))
 
-    @staticmethod
-    def _cnn(channels: int, width: int) -> nn.Sequential:  # 64 x 64 -> 8 x 8 patches
-        return nn.Sequential(
-            nn.Conv2d(channels, 32, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(64, width, 3, stride=2, padding=1), nn.GELU(),
-            nn.Conv2d(width, width, 3, padding=1))
-
-    def _patches(self, cnn: nn.Module, images: torch.Tensor, kind: int) -> torch.Tensor:
-        grid = cnn(images).flatten(2).transpose(1, 2)  # [B, 64, width]
-        return grid + self.pos_img + self.types[kind]
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.text_encoder.eval()  # frozen: never in training mode
+        return self
 
     def forward(self, source: torch.Tensor, candidate: torch.Tensor, text_ids: torch.Tensor,
                 text_mask: torch.Tensor) -> torch.Tensor:
-        text = self.text(text_ids) + self.pos_text[: text_ids.shape[1]] + self.types[0]
-        tokens = torch.cat([self.cls.expand(len(source), -1, -1), text,
-                            self._patches(self.source_cnn, source, 1),
-                            self._patches(self.candidate_cnn, torch.cat([candidate, candidate - source], 1), 2)],
-                           dim=1)
-        pad = torch.cat([torch.zeros(len(source), 1, dtype=torch.bool, device=source.device), ~text_mask.bool(),
-                         torch.zeros(len(source), 128, dtype=torch.bool, device=source.device)], dim=1)
+        with torch.no_grad():
+            text = self.text_encoder(input_ids=text_ids, attention_mask=text_mask).last_hidden_state
+        src, cand = self.reader.features(source), self.reader.features(candidate)
+        cells = self.cell_in(torch.cat([src, cand, cand - src], -1)) + self.types[1]
+        tokens = torch.cat([self.cls.expand(len(source), -1, -1), self.text_in(text) + self.types[0], cells], 1)
+        keep = torch.ones(len(source), 1 + cells.shape[1], dtype=torch.bool, device=source.device)
+        pad = ~torch.cat([keep[:, :1], text_mask.bool(), keep[:, 1:]], 1)
         return self.head(self.encoder(tokens, src_key_padding_mask=pad)[:, 0]).squeeze(-1)
 
 
@@ -93,8 +192,10 @@ class MiniJudge(PairwiseJudge):
         self.device = device
 
     def encode_text(self, instructions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        enc = self.tokenizer(instructions, padding="max_length", truncation=True,
-                             max_length=self.model.config["max_text"], return_tensors="pt")
+        from .miniature import T5_MAX_LENGTH
+
+        enc = self.tokenizer(instructions, padding="longest", truncation=True, max_length=T5_MAX_LENGTH,
+                             return_tensors="pt")
         return enc.input_ids.to(self.device), enc.attention_mask.to(self.device)
 
     @torch.no_grad()
@@ -116,19 +217,26 @@ class MiniJudge(PairwiseJudge):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         with atomic_path(path / "model.safetensors") as tmp:
-            save_file({k: v.contiguous().cpu() for k, v in self.model.state_dict().items()}, str(tmp))
-        atomic_write_text(path / CONFIG_FILE, json.dumps(self.model.config))
+            # clone: the T5's tied embedding would otherwise share storage, which safetensors refuses
+            save_file({k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}, str(tmp))
+        atomic_write_text(path / CONFIG_FILE, json.dumps({**self.model.config,
+                                                         "text_encoder": self.model.text_encoder.config.to_dict()}))
         self.tokenizer.save_pretrained(path / "tokenizer")
         return path
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> "MiniJudge":
-        from transformers import T5TokenizerFast
+        from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
         path = Path(path)
         if not is_mini_judge(path) or not (path / "model.safetensors").exists():
             raise FileNotFoundError(f"{path} holds no miniature judge ({CONFIG_FILE} and model.safetensors)")
-        model = ShapesJudgeModel(**json.loads((path / CONFIG_FILE).read_text()))
+        config = json.loads((path / CONFIG_FILE).read_text())
+        if "text_encoder" not in config:
+            raise ValueError(f"{path} holds a judge of the first design (no pretrained towers), which this library "
+                             "no longer reads: train one with `python -m icedit_lib.train_judge`")
+        text_encoder = T5EncoderModel(T5Config.from_dict(config.pop("text_encoder")))
+        model = ShapesJudgeModel(text_encoder, **config)
         model.load_state_dict(load_file(str(path / "model.safetensors")))
         return cls(model, T5TokenizerFast.from_pretrained(path / "tokenizer"), device)
 

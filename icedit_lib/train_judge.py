@@ -1,28 +1,28 @@
 """Train the miniature judge (`mini-judge`) for early-filter scaling (paper section 3.3).
 
-    python -m icedit_lib.train_judge --base mini --adapter mini-moe --output-dir data/models/mini_judge
+    python -m icedit_lib.train_judge --base mini --output-dir data/models/mini_judge
 
-Two phases, both resumable after a kill:
-1. **A pool of realistic candidates** (`--work-dir/pool/`): edit pairs run through the
-   miniature editor with several seeds; for every seed the x0 previews after m steps
-   (m in `--preview-at`) and the finished panel are kept, each labelled by whether that
-   seed's *finished* edit succeeds (what the judge must predict from an early preview).
-   Chunks of pairs are written atomically; a restart skips the chunks already there.
-   Training pairs come from the training split, the held-out pool from the other one.
-2. **Training**: binary cross-entropy on batches that mix pool candidates with synthetic
-   ones (`mini_judge.synthetic_candidate`: correct renders, unedited copies, wrong edits,
-   over-edits, blurs, noise), AdamW, state every few minutes. With `--ranking-pairs N`, also
-   N pairs of seeds of one pool edit (one succeeded, one failed) per step with a ranking loss:
-   selection compares seeds of one edit, which a pointwise loss does not teach.
-   Synthetic candidates are unlimited: `--synthetic-kinds` adds failures shaped like the
-   editor's (`partial`, `local_smear`: only the changed region degraded), `--vae-roundtrip P`
-   gives them the VAE's texture (a clean render must not give a correct edit away), and
-   `--synthetic-ranking N` adds N (correct, failed) candidates of one synthetic edit per step
-   to the ranking loss.
+Three phases, each resumable after a kill (`mini_judge` describes the model):
+1. **The scene reader** (`--reader-steps`): the judge's vision tower, pretrained to name what each
+   cell of a panel holds on renders of random training scenes (some smeared, faded or noisy).
+2. **Candidates of the editor** (`--work-dir/pool/`): edit pairs run through the miniature editor
+   with several seeds; for every seed the x0 previews after m steps (m in `--preview-at`) and the
+   finished panel are kept, each labelled by whether that seed's *finished* edit succeeds (what the
+   judge must predict from an early preview). The held-out pool (`--eval-pairs`) measures the judge;
+   a training pool (`--pool-pairs`, none by default) can join the training batches. Chunks of pairs
+   are written atomically; a restart skips the chunks already there.
+3. **The judge**: the reader and the base's T5 frozen, the joining transformer trained with binary
+   cross-entropy on synthetic candidates (`mini_judge.synthetic_candidate`: correct renders,
+   unedited copies, wrong edits, over-edits, blurs, noise, half-made and locally smeared edits),
+   mixed with pool candidates when there is a training pool, AdamW, state every few minutes.
+   With `--ranking-pairs N`, also N pairs of seeds of one pool edit (one succeeded, one failed) per
+   step with a ranking loss; `--synthetic-ranking N` adds N (correct, failed) candidates of one
+   synthetic edit; `--vae-roundtrip P` gives synthetic candidates the VAE's texture.
 
-Evaluation (written to `training.json` and the model card): on held-out pairs, the share of
-candidate pairs with different parser labels where the judge prefers the successful one,
-per preview step. The parser makes the labels; the judge only ever sees pixels and text.
+Evaluation (written to `training.json` and the model card): the reader's share of held-out scenes
+named right in every cell, and on held-out pairs the share of candidate pairs with different parser
+labels where the judge prefers the successful one, per preview step. The parser makes the labels;
+the judge only ever sees pixels and text.
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ from .checkpoints import TrainingRun, atomic_path, atomic_write_text, step_rng
 from .config import command_line, option, parse_config
 from .corpus import to_pil, to_tensor
 from .judge import seed_pair_agreement
-from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss,
-                         synthetic_candidate)
+from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss, reader_accuracy,
+                         reader_example, reader_loss, synthetic_candidate)
 
 FINAL = 0  # the preview step recorded for finished candidates
 
@@ -55,19 +55,21 @@ class JudgeConfig:
     adapter: str = option("none")
     output_dir: str = option("data/models/mini_judge")
     work_dir: str = option("checkpoints/judge")
-    pool_pairs: int = option(480, "training edit pairs run through the editor")
+    reader_steps: int = option(2000, "pretraining steps of the scene reader (the vision tower)")
+    reader_width: int = option(96)
+    pool_pairs: int = option(0, "training edit pairs run through the editor (their candidates join the batches)")
     eval_pairs: int = option(96, "held-out edit pairs for the agreement numbers")
     pool_seeds: int = option(4)
     chunk: int = option(16, "pairs per pool file")
     preview_at: list[int] = field(default_factory=lambda: [1, 2, 4, 6, 10],
                                   metadata={"help": "the denoising steps whose x0 previews the pool records"})
     edit_steps: int = option(28)
-    steps: int = option(4000, "optimisation steps")
+    steps: int = option(2000, "optimisation steps of the judge")
     batch_size: int = option(32)
-    synthetic_fraction: float = option(0.5)
+    synthetic_fraction: float = option(0.5, "with a training pool: the share of each batch that is synthetic")
     ranking_pairs: int = option(0, "per step, also this many (better, worse) seeds of one pool edit at one preview "
                                    "step, with a ranking loss: the judge is used to compare seeds of one edit")
-    synthetic_kinds: list[str] = field(default_factory=lambda: list(CANDIDATE_KINDS), metadata={
+    synthetic_kinds: list[str] = field(default_factory=lambda: list(CANDIDATE_KINDS + LOCAL_KINDS), metadata={
         "help": f"synthetic candidate kinds, from {', '.join(CANDIDATE_KINDS + LOCAL_KINDS)}"})
     vae_roundtrip: float = option(0.0, "probability that a synthetic candidate is passed through the base's VAE, so "
                                        "that clean renders do not give correct edits away (its label is re-read by "
@@ -75,7 +77,7 @@ class JudgeConfig:
     synthetic_ranking: int = option(0, "per step, also this many (correct, failed) synthetic candidates of one edit "
                                        "with the ranking loss: unlimited comparisons within one edit")
     lr: float = option(1e-3)
-    width: int = option(64)
+    width: int = option(96)
     layers: int = option(2)
     seed: int = option(0)
     checkpoint_minutes: float = option(5.0)
@@ -344,16 +346,22 @@ def write_card(out: Path, record: dict) -> Path:
             for k, v in ev["pool"].items()]
     return ModelCard(
         "`mini-judge`: the miniature judge for early-filter scaling",
-        about="A small vision-language model (CNN patch encoders for source and candidate, T5-tokenised "
-              "instruction, a transformer encoder, one success logit) in `icedit_lib/mini_judge.py`. "
-              "It stands in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld "
-              "parser is the evaluator and only made its training labels.",
+        about="A small vision-language model in `icedit_lib/mini_judge.py`: a scene reader (a CNN over each cell of "
+              "a panel, pretrained to name what the cell holds) for source and candidate, the base's T5 encoder "
+              "(frozen) for the instruction, and a transformer that joins them into one success logit. It stands "
+              "in for Qwen2.5-VL at miniature scale. It is a learned model and errs; the ShapesWorld parser is the "
+              "evaluator and only made its training labels.",
         facts=[f"command: `{command_line('icedit_lib.train_judge', _config_of(a))}` (resumable)",
-               f"candidates: {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
-               f"`{a['adapter']}`, x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
-               f"steps and finished panels, labelled by the seed's finished success; plus synthetic candidates "
-               f"({', '.join(a['synthetic_kinds'])}), {a['synthetic_fraction']:.0%} of each batch" +
+               f"scene reader: {a['reader_steps']} steps on renders of random training scenes (some smeared, faded "
+               f"or noisy), batch {a['batch_size']}; it names every cell of "
+               f"{ev['reader']:.1%} of held-out scenes right" if "reader" in ev else
+               "scene reader: none (a judge of the first design)",
+               "candidates: synthetic (" + ", ".join(a["synthetic_kinds"]) + ")" +
                (f", {a['vae_roundtrip']:.0%} of them passed through the VAE" if a.get("vae_roundtrip") else "") +
+               (f", and {a['pool_pairs']} training edit pairs x {a['pool_seeds']} seeds from `{a['base']}` + "
+                f"`{a['adapter']}` (x0 previews after {', '.join(map(str, a['preview_at']))} of {a['edit_steps']} "
+                f"steps and finished panels, labelled by the seed's finished success), "
+                f"{1 - a['synthetic_fraction']:.0%} of each batch" if a.get("pool_pairs") else "") +
                (f"; {a['synthetic_ranking']} synthetic (correct, failed) candidates of one edit per step with a "
                 "ranking loss" if a.get("synthetic_ranking") else "") +
                (f"; and {a['ranking_pairs']} (better, worse) seeds of one edit per step with a ranking loss"
@@ -370,6 +378,42 @@ def write_card(out: Path, record: dict) -> Path:
             tables=[(["candidates", "agreement", "pairs", "oracle reference"], rows)])]).write(out)
 
 
+def warmup_cosine(lr: float, step: int, total: int) -> float:
+    """A linear warm-up over 200 steps, times a cosine from `lr` to a tenth of it."""
+    return lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * step / total)))
+
+
+def base_text_encoder(base: str):
+    """The base's T5 encoder and tokenizer (`text_encoder_2`, `tokenizer_2`): the judge's language tower."""
+    from transformers import T5EncoderModel, T5TokenizerFast
+
+    from .registry import local_snapshot, resolve
+
+    entry, location = resolve(base, kind="fill")
+    folder = Path(local_snapshot(entry, location))
+    return (T5EncoderModel.from_pretrained(folder / "text_encoder_2", use_safetensors=True),
+            T5TokenizerFast.from_pretrained(folder / "tokenizer_2"))
+
+
+def train_reader(reader, config: JudgeConfig) -> None:
+    """Phase 1: the scene reader on renders of random training scenes (`mini_judge.reader_example`); each
+    step's batch is a function of (seed, step), so a resumed run sees the same data."""
+    opt = torch.optim.AdamW(reader.parameters(), lr=2e-3, weight_decay=0.01)
+    run = TrainingRun(Path(config.work_dir) / "reader", reader, opt, total=config.reader_steps, desc="reader",
+                      checkpoint_minutes=config.checkpoint_minutes, log_every=25)
+    reader.train()
+    while run.step < run.total:
+        rng, _ = step_rng(config.seed + 3, run.step)
+        examples = [reader_example(rng) for _ in range(config.batch_size)]
+        labels = {k: torch.tensor([e[1][k] for e in examples]) for k in examples[0][1]}
+        device = next(reader.parameters()).device
+        loss = reader_loss(reader, to_tensor([e[0] for e in examples]).to(device),
+                           {k: v.to(device) for k, v in labels.items()})
+        run.optimizer_step(loss, warmup_cosine(2e-3, run.step, run.total), max_grad_norm=None)
+    run.close()
+    reader.eval()
+
+
 def main(argv=None) -> dict:
     config = parse_args(argv)
     if config.threads:
@@ -380,29 +424,29 @@ def main(argv=None) -> dict:
     train_pool, eval_pool = load_pool(folder, "train", config.pool_pairs), load_pool(folder, "eval", config.eval_pairs)
     groups = ranking_groups(train_pool) if config.ranking_pairs and train_pool["instructions"] else []
 
-    from .miniature import build_t5_tokenizer
-
     torch.manual_seed(config.seed)
-    tokenizer = build_t5_tokenizer()
-    model = ShapesJudgeModel(vocab_size=len(tokenizer), width=config.width, layers=config.layers).to(device)
+    text_encoder, tokenizer = base_text_encoder(config.base)
+    model = ShapesJudgeModel(text_encoder, reader_width=config.reader_width, width=config.width,
+                             layers=config.layers).to(device)
+    train_reader(model.reader, config)
+    model.reader.requires_grad_(False)  # the vision tower stays as pretrained; the joining model learns to use it
     judge = MiniJudge(model, tokenizer, device)
     roundtrip = VAERoundTrip(config.base, device) if config.vae_roundtrip > 0 else None
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
-    run = TrainingRun(config.work_dir, model, opt, total=config.steps, desc="judge",
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=config.lr, weight_decay=0.01)
+    run = TrainingRun(config.work_dir, model, opt, total=config.steps, desc="judge", trainable_only=True,
                       checkpoint_minutes=config.checkpoint_minutes, log_every=25)
     model.train()
     while run.step < run.total:
         step = run.step
-        progress = step / run.total  # linear warm-up over 200 steps, times a cosine to 10%
-        lr = config.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
         rankings = ranking_batch(train_pool, groups, config, step) + synthetic_ranking_batch(config, step, roundtrip)
         loss = judge_loss(model, judge, training_batch(train_pool, config, step, roundtrip), rankings)
-        run.optimizer_step(loss, lr, max_grad_norm=None)  # the shipped judge was trained without clipping
+        run.optimizer_step(loss, warmup_cosine(config.lr, step, run.total), max_grad_norm=None)
     run.close()
     model.eval()
     record = {"steps": run.step, "wall_s": round(run.elapsed, 1), "device": device,
               "threads": torch.get_num_threads(), "args": asdict(config),
               "evaluation": {"synthetic_agreement": synthetic_agreement(judge),
+                             "reader": reader_accuracy(model.reader),
                              "pool": pool_agreement(judge, eval_pool),
                              "oracle": oracle_agreement(eval_pool, config.seed, "eval")}}
     out = Path(config.output_dir)

@@ -73,3 +73,16 @@ def tiny_dino(tmp_path_factory):
                        intermediate_size=32), add_pooling_layer=False).save_pretrained(path)
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(path)
     return path
+
+
+@pytest.fixture
+def judge_model():
+    """A factory of tiny miniature-judge models (a random 1-layer T5 as the language tower)."""
+    from icedit_lib.mini_judge import ShapesJudgeModel
+    from icedit_lib.miniature import build_t5_tokenizer, build_text_encoders
+
+    def build(width: int = 16, **kwargs):
+        tokenizer = build_t5_tokenizer()
+        _, t5 = build_text_encoders(8, len(tokenizer), tokenizer.eos_token_id, width=16, layers=1)
+        return ShapesJudgeModel(t5, reader_width=width, width=width, layers=1, heads=2, **kwargs), tokenizer
+    return build

@@ -5,7 +5,7 @@ from dataclasses import asdict
 import torch
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, ShapesJudgeModel, judge_loss, synthetic_candidate
+from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, judge_loss, synthetic_candidate
 
 
 def test_candidates_are_labelled_by_the_parser():
@@ -15,13 +15,12 @@ def test_candidates_are_labelled_by_the_parser():
     assert labels["correct"] == 1.0 and labels["copy"] == 0.0 and labels["wrong_edit"] == 0.0
 
 
-def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
-    from icedit_lib.miniature import build_t5_tokenizer
-
+def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path, judge_model):
     torch.manual_seed(0)
-    model = ShapesJudgeModel(vocab_size=len(build_t5_tokenizer()), width=32, layers=1, heads=2)
-    judge = MiniJudge(model, build_t5_tokenizer())
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model, tokenizer = judge_model(width=32)
+    judge = MiniJudge(model, tokenizer)
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=3e-3)
+    before = {k: v.clone() for k, v in model.text_encoder.state_dict().items()}
     rng = random.Random(1)
     pairs = [sw.random_pair(rng, split="train") for _ in range(8)]
     batch = []
@@ -45,6 +44,41 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path):
     a = judge.success_probability(sw.render(p.source), [sw.render(p.target)], p.instruction)
     b = again.success_probability(sw.render(p.source), [sw.render(p.target)], p.instruction)
     assert abs(a[0] - b[0]) < 1e-6
+    assert all(torch.equal(v, before[k]) for k, v in model.text_encoder.state_dict().items())  # the T5 stays frozen
+
+
+def test_scene_reader_learns_to_name_cells_and_a_first_design_judge_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from icedit_lib.corpus import to_tensor
+    from icedit_lib.mini_judge import SceneReader, cell_windows, reader_example, reader_labels, reader_loss
+
+    assert cell_windows(torch.zeros(2, 3, 64, 64)).shape == (2, 9, 3, 22, 22)
+    rng = random.Random(0)
+    scene = sw.random_scene(rng, n_objects=2, split="train")
+    labels = reader_labels(scene)
+    assert sum(s > 0 for s in labels["shape"]) == 2 and labels["color"].count(-100) == 7
+    torch.manual_seed(0)
+    reader = SceneReader(width=32)
+    opt = torch.optim.AdamW(reader.parameters(), lr=2e-3)
+    examples = [reader_example(rng) for _ in range(16)]
+    images = to_tensor([e[0] for e in examples])
+    batch = {k: torch.tensor([e[1][k] for e in examples]) for k in examples[0][1]}
+    losses = []
+    for _ in range(40):
+        loss = reader_loss(reader, images, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "mini_judge.json").write_text(json.dumps({"vocab_size": 8, "width": 16}))
+    (tmp_path / "old" / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match="first design"):
+        MiniJudge.load(tmp_path / "old")
 
 
 def test_train_judge_script_smoke_and_registry(mini_env, tmp_path, monkeypatch):
@@ -56,6 +90,7 @@ def test_train_judge_script_smoke_and_registry(mini_env, tmp_path, monkeypatch):
     argv = ["--output-dir", str(out), "--work-dir", str(work), "--pool-pairs", "2", "--eval-pairs", "2",
             "--pool-seeds", "2", "--chunk", "1", "--edit-steps", "3", "--preview-at", "1", "2", "--steps", "3",
             "--batch-size", "4", "--width", "16", "--layers", "1", "--device", "cpu", "--ranking-pairs", "2",
+            "--reader-steps", "2", "--reader-width", "16",
             "--synthetic-kinds", "correct", "copy", "partial", "local_smear", "--vae-roundtrip", "0.5",
             "--synthetic-ranking", "2"]
     record = train_judge.main(argv)
@@ -70,6 +105,7 @@ def test_train_judge_script_smoke_and_registry(mini_env, tmp_path, monkeypatch):
     card = (out / "README.md").read_text()
     assert "--synthetic-kinds correct copy partial local_smear --vae-roundtrip 0.5" in card
     assert "50% of them passed through the VAE" in card and "2 synthetic (correct, failed)" in card
+    assert 0.0 <= record["evaluation"]["reader"] <= 1.0 and "scene reader: 2 steps" in card
     again = train_judge.main(argv + ["--steps", "4"])  # resumes at step 3, reuses the pool
     assert again["steps"] == 4
     monkeypatch.setenv("ICEDIT_MODEL_MINI_JUDGE", str(out))
@@ -98,19 +134,18 @@ def test_ranking_pairs_pair_seeds_of_one_edit_and_preview_step():
         assert instruction == f"edit {rows[g][0]}"
 
 
-def test_ranking_loss_rewards_the_better_candidate_and_the_card_names_the_option(tmp_path):
+def test_ranking_loss_rewards_the_better_candidate_and_the_card_names_the_option(tmp_path, judge_model):
     import math
 
     from PIL import Image
 
     from icedit_lib import train_judge
     from icedit_lib.mini_judge import MiniJudge, ranking_loss
-    from icedit_lib.miniature import build_t5_tokenizer
 
     def brightness(source, candidate, ids, mask):  # a stand-in model: the brighter candidate scores higher
         return 10 * candidate.mean(dim=(1, 2, 3))
 
-    judge = MiniJudge(ShapesJudgeModel(vocab_size=8, width=16, layers=1), build_t5_tokenizer())
+    judge = MiniJudge(*judge_model())
     dark, light = Image.new("RGB", (64, 64), (0, 0, 0)), Image.new("RGB", (64, 64), (255, 255, 255))
     right = ranking_loss(brightness, judge, [(dark, light, dark, "make it white")]).item()
     wrong = ranking_loss(brightness, judge, [(dark, dark, light, "make it white")]).item()

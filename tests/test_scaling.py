@@ -73,13 +73,11 @@ def test_early_filter_costs_and_resumes_the_winner(editor):
     assert scaling.random_of_m(editor, source, "x", num_seeds=5, steps=3).chosen in range(5)
 
 
-def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(mini_env, tmp_path, monkeypatch):
+def test_scaling_experiment_replays_every_strategy_on_one_seed_bank(mini_env, tmp_path, monkeypatch, judge_model):
     from icedit_lib import experiments
-    from icedit_lib.mini_judge import MiniJudge, ShapesJudgeModel
-    from icedit_lib.miniature import build_t5_tokenizer
+    from icedit_lib.mini_judge import MiniJudge
 
-    tok = build_t5_tokenizer()
-    MiniJudge(ShapesJudgeModel(len(tok), width=16, layers=1, heads=2), tok).save(tmp_path / "judge")
+    MiniJudge(*judge_model()).save(tmp_path / "judge")
     record = experiments.main(["scaling", "--out-dir", str(tmp_path / "sc"), "--n", "2", "--steps", "12",
                                "--judge", str(tmp_path / "judge")])
     table = record["table"]
