@@ -8,6 +8,19 @@ from icedit_lib import shapesworld as sw
 from icedit_lib.mini_judge import CANDIDATE_KINDS, MiniJudge, judge_loss, synthetic_candidate
 
 
+def fit(loss_fn, parameters, steps: int, lr: float = 3e-3) -> list[float]:
+    """AdamW on the trainable `parameters` for `steps` steps of `loss_fn()`; the losses."""
+    opt = torch.optim.AdamW([q for q in parameters if q.requires_grad], lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
 def test_candidates_are_labelled_by_the_parser():
     rng = random.Random(0)
     pair = sw.random_pair(rng, kind="recolor", split="train")
@@ -19,7 +32,6 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path, judge_model):
     torch.manual_seed(0)
     model, tokenizer = judge_model(width=32)
     judge = MiniJudge(model, tokenizer)
-    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=3e-3)
     before = {k: v.clone() for k, v in model.text_encoder.state_dict().items()}
     rng = random.Random(1)
     pairs = [sw.random_pair(rng, split="train") for _ in range(8)]
@@ -28,13 +40,7 @@ def test_judge_learns_copy_versus_correct_and_roundtrips(tmp_path, judge_model):
         for kind in ("correct", "copy"):
             img, label = synthetic_candidate(p, kind, rng)
             batch.append((sw.render(p.source), img, p.instruction, label))
-    losses = []
-    for _ in range(60):
-        loss = judge_loss(model, judge, batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit(lambda: judge_loss(model, judge, batch), model.parameters(), steps=60)
     assert losses[-1] < 0.5 * losses[0]
     model.eval()
     p = pairs[0]
@@ -62,17 +68,10 @@ def test_scene_reader_learns_to_name_cells_and_a_first_design_judge_is_refused(t
     assert sum(s > 0 for s in labels["shape"]) == 2 and labels["color"].count(-100) == 7
     torch.manual_seed(0)
     reader = SceneReader(width=32)
-    opt = torch.optim.AdamW(reader.parameters(), lr=2e-3)
     examples = [reader_example(rng) for _ in range(16)]
     images = to_tensor([e[0] for e in examples])
     batch = {k: torch.tensor([e[1][k] for e in examples]) for k in examples[0][1]}
-    losses = []
-    for _ in range(40):
-        loss = reader_loss(reader, images, batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit(lambda: reader_loss(reader, images, batch), reader.parameters(), steps=40, lr=2e-3)
     assert losses[-1] < 0.5 * losses[0]
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "mini_judge.json").write_text(json.dumps({"vocab_size": 8, "width": 16}))
