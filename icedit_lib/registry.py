@@ -171,6 +171,12 @@ def local_snapshot(entry: Entry, location: str, download: bool | None = None) ->
         raise ModelNotAvailable(f"could not download {location} ({type(e).__name__}). " + _how_to_get(entry)) from None
 
 
+def model_folder(base: str, kind: str = "fill", download: bool | None = None) -> Path:
+    """The local folder of a model (registry name, folder or hub id): where its parts are read from."""
+    entry, location = resolve(base, kind=kind)
+    return Path(local_snapshot(entry, location, download))
+
+
 def _how_to_get(entry: Entry) -> str:
     size = f" ({entry.size_note})" if entry.size_note else ""
     if entry.local:

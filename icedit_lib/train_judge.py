@@ -173,10 +173,9 @@ class VAERoundTrip:
     def __init__(self, base: str, device: str = "cpu"):
         from diffusers import AutoencoderKL
 
-        from .registry import local_snapshot, resolve
+        from .registry import model_folder
 
-        entry, location = resolve(base, kind="fill")
-        self.vae = AutoencoderKL.from_pretrained(Path(local_snapshot(entry, location)) / "vae",
+        self.vae = AutoencoderKL.from_pretrained(model_folder(base) / "vae",
                                                  use_safetensors=True).to(device).eval()
         self.device = device
 
@@ -387,10 +386,9 @@ def base_text_encoder(base: str):
     """The base's T5 encoder and tokenizer (`text_encoder_2`, `tokenizer_2`): the judge's language tower."""
     from transformers import T5EncoderModel, T5TokenizerFast
 
-    from .registry import local_snapshot, resolve
+    from .registry import model_folder
 
-    entry, location = resolve(base, kind="fill")
-    folder = Path(local_snapshot(entry, location))
+    folder = model_folder(base)
     return (T5EncoderModel.from_pretrained(folder / "text_encoder_2", use_safetensors=True),
             T5TokenizerFast.from_pretrained(folder / "tokenizer_2"))
 
