@@ -66,6 +66,7 @@ from .config import option, parse_config
 from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
+from .scene_loss import BlockTap, SceneHead, image_token_labels
 from .schedule import warmup_cosine
 
 STAGES = ("t2i", "fill")
@@ -85,6 +86,9 @@ class PretrainConfig:
     warmup: int = option(500)
     ema: float = option(0.999)
     unmasked_weight: float = option(0.1, "fill: loss weight of unmasked tokens")
+    scene_loss: float = option(0.0, "weight of the auxiliary scene read-out (`scene_loss`, after REPA): a linear "
+                                    "head on the image tokens after the last double-stream block predicts each "
+                                    "token's object and panel attributes in the clean image; 0: off")
     changed_weight: float = option(1.0, "fill: loss weight of masked diptych tokens where the right panel differs "
                                         "from the left")
     p_identical: float = option(0.5, "share of diptychs whose halves are identical (the rest show one change); a "
@@ -149,12 +153,13 @@ def parse_args(argv=None) -> PretrainConfig:
 
 # --------------------------------------------------------------------------- data
 def t2i_example(rng: random.Random, diptych: bool, p_identical: float = 0.5) -> tuple:
-    """(image, caption): a panel with its description, or a described diptych."""
+    """(image, caption, panels' scenes): a panel with its description, or a described diptych."""
     if not diptych:
         scene = sw.random_scene(rng, split="train")
-        return sw.render(scene), sw.describe_scene(scene).capitalize() + "."
+        return sw.render(scene), sw.describe_scene(scene).capitalize() + ".", (scene,)
     left, edit, right = random_diptych(rng, p_identical)
-    return sw.render_diptych(left, right), sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.5))
+    return (sw.render_diptych(left, right),
+            sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.5)), (left, right))
 
 
 def describe_left(rng: random.Random, scene: sw.Scene, p: float) -> bool:
@@ -174,11 +179,11 @@ def random_rect_mask(rng: random.Random, width: int, height: int, unit: int = 4)
 
 
 def fill_example(rng: random.Random, kind: str, p_identical: float = 0.5) -> tuple:
-    """(image, mask, caption) for one Fill training example of `kind`:
+    """(image, mask, caption, panels' scenes) for one Fill training example of `kind`:
     `right` (a diptych, right half masked: the in-context layout), `rect_diptych` or `rect_panel`."""
     if kind == "rect_panel":
         scene = sw.random_scene(rng, split="train")
-        return sw.render(scene), random_rect_mask(rng, 64, 64), sw.describe_scene(scene).capitalize() + "."
+        return sw.render(scene), random_rect_mask(rng, 64, 64), sw.describe_scene(scene).capitalize() + ".", (scene,)
     left, edit, right = random_diptych(rng, p_identical)
     caption = sw.diptych_caption(left, edit, describe_left=describe_left(rng, left, 0.25))
     if kind == "right":
@@ -186,7 +191,7 @@ def fill_example(rng: random.Random, kind: str, p_identical: float = 0.5) -> tup
         mask[:, 64:] = 1.0
     else:
         mask = random_rect_mask(rng, 128, 64)
-    return sw.render_diptych(left, right), mask, caption
+    return sw.render_diptych(left, right), mask, caption, (left, right)
 
 
 # --------------------------------------------------------------------------- model
@@ -288,7 +293,8 @@ def shifted_logit_normal(n: int, seq_len: int, scheduler_config, generator) -> t
 
 def step_examples(config, step: int) -> dict:
     """One step's data, a function of (seed, step) alone: uint8 images [B, H, W, 3], masks [B, H, W]
-    (Fill) and captions. Made in the main process, or ahead of it in worker processes (`step_batches`)."""
+    (Fill), captions and, with --scene-loss, every image token's labels (`scene_loss.image_token_labels`).
+    Made in the main process, or ahead of it in worker processes (`step_batches`)."""
     rng, _ = step_rng(config.seed, step)
     if config.stage == "t2i":
         kinds = config.t2i_kinds.split(",")
@@ -299,7 +305,8 @@ def step_examples(config, step: int) -> dict:
         examples = [fill_example(rng, kinds[step % len(kinds)], config.p_identical) for _ in range(config.batch_size)]
     return {"images": np.stack([np.asarray(e[0].convert("RGB")) for e in examples]),
             "masks": np.stack([e[1] for e in examples]) if config.stage == "fill" else None,
-            "captions": [e[-1] for e in examples]}
+            "captions": [e[-2] for e in examples],
+            "token_labels": np.stack([image_token_labels(e[-1]) for e in examples]) if config.scene_loss else None}
 
 
 def step_batches(config, start: int, stop: int):
@@ -307,8 +314,20 @@ def step_batches(config, start: int, stop: int):
     return step_data(partial(step_examples, config), start, stop, config.data_workers)
 
 
-def training_loss(pipe, config, step: int, device, examples: dict | None = None) -> torch.Tensor:
-    """The step's rectified-flow loss (module docstring); `examples` as `step_examples` makes them."""
+def training_loss(pipe, config, step: int, device, examples: dict | None = None, scene=None) -> torch.Tensor:
+    """The step's loss: rectified flow, plus --scene-loss times the scene read-out's (`training_losses`)."""
+    return total_loss(training_losses(pipe, config, step, device, examples, scene), config)
+
+
+def total_loss(parts: dict[str, torch.Tensor], config) -> torch.Tensor:
+    return parts["flow"] + config.scene_loss * parts["scene"] if "scene" in parts else parts["flow"]
+
+
+def training_losses(pipe, config, step: int, device, examples: dict | None = None,
+                    scene: tuple[BlockTap, SceneHead] | None = None) -> dict[str, torch.Tensor]:
+    """The step's rectified-flow loss (module docstring) under "flow"; `examples` as `step_examples` makes them.
+    With `scene` (the tap on the transformer's last double-stream block and the head reading it), also the scene
+    read-out's cross-entropy on the image tokens under "scene" (`scene_loss`)."""
     examples = step_examples(config, step) if examples is None else examples
     _, gen = step_rng(config.seed, step)
     b = config.batch_size
@@ -337,13 +356,17 @@ def training_loss(pipe, config, step: int, device, examples: dict | None = None)
                             encoder_hidden_states=prompt_embeds, txt_ids=text_ids, img_ids=img_ids,
                             return_dict=False)[0]
     err = (pred - (noise - packed_x0)).pow(2).mean(-1)  # per token
+    parts = {}
+    if scene is not None:
+        tap, head = scene
+        parts["scene"] = head(tap.hidden, torch.as_tensor(examples["token_labels"]).to(device))
     if masks is None:
-        return err.mean()
+        return {"flow": err.mean(), **parts}
     masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is
     weight = masked_tokens + config.unmasked_weight * (1 - masked_tokens)
     if config.changed_weight != 1.0 and width == 2 * height:  # single panels have no left to differ from
         weight = weight * (1 + (config.changed_weight - 1) * masked_tokens * changed_tokens(images, err.shape[1]))
-    return (err * weight).sum() / weight.sum()
+    return {"flow": (err * weight).sum() / weight.sum(), **parts}
 
 
 def learning_rate(step: int, peak: float, warmup: int, total: int, rewarm_from: int = 0,
@@ -424,6 +447,8 @@ def main(argv=None) -> dict:
         torch.set_num_threads(config.threads)
     device = pick_device(config.device)
     pipe, model = build_stage(config, device)
+    if config.scene_loss:  # trained beside the transformer, never exported (`scene_loss`)
+        model.scene_head = SceneHead(model.transformer.inner_dim).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0,
                             betas=(0.9, 0.99))
@@ -438,6 +463,7 @@ def main(argv=None) -> dict:
     elif not run.state_path.exists() and config.export_only:
         raise SystemExit(f"nothing to export: {run.state_path} does not exist")
     rewarm_from = run.extra.get("rewarm_from", 0)
+    scene = (BlockTap(model.transformer.transformer_blocks[-1]), model.scene_head) if config.scene_loss else None
     if config.compile and not config.export_only:  # after the EMA copy: the EMA and its evaluations stay eager
         model.transformer.compile(dynamic=False)
 
@@ -462,9 +488,11 @@ def main(argv=None) -> dict:
         data_step, examples = next(batches)
         assert data_step == run.step, (data_step, run.step)
         with autocast:
-            loss = training_loss(pipe, config, run.step, device, examples)
+            parts = training_losses(pipe, config, run.step, device, examples, scene)
+        loss = total_loss(parts, config)
+        logged = {"scene": parts["scene"].detach()} if scene else {}  # the read-out's loss beside the total
         run.optimizer_step(loss, learning_rate(run.step, config.lr, config.warmup, run.total, rewarm_from,
-                                               config.fresh_schedule))
+                                               config.fresh_schedule), **logged)
         if run.step % config.eval_every == 0:
             ev = evaluate(pipe, ema, config)
             run.log({"step": run.step, "eval": ev})
