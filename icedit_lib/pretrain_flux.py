@@ -32,6 +32,9 @@ Recipe (rectified flow, as FLUX / SD3):
   Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
   rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
   in-context layout alone, for a phase that practises only the diptych edit.
+- `--scene-loss W` adds W times an auxiliary loss that leaves the flow target alone: a linear head
+  reads every image token's cell (object colour, shape, size; background, style) of the clean image
+  from the last double-stream block (`scene_loss`, after REPA); training-only, never exported.
 
 Learning rate: warm-up, then cosine from --lr to --lr / 10 over steps 0 to --steps. A run continued
 from an export takes that schedule's tail (re-warmed), which late in a schedule is far below --lr;
