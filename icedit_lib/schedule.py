@@ -2,6 +2,7 @@
 
 `warmup_cosine` is the schedule of every pretraining stage (text encoders, VAE, transformers):
 a linear warm-up to the peak, then a cosine down to `floor` x peak at the last step.
+`warmup_times_cosine` is the judge's: the warm-up multiplies a cosine that starts at step 0.
 
 `StepBudget` fits a run's length to a wall-clock budget, so that one command can pretrain every
 stage "in N minutes" on any machine: the run starts with a provisional length, times its first
@@ -22,6 +23,12 @@ def warmup_cosine(step: int, peak: float, warmup: int, total: int, floor: float 
         return peak * (step - start + 1) / warmup
     progress = min(1.0, (step - start - warmup) / max(1, total - start - warmup))
     return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def warmup_times_cosine(step: int, peak: float, total: int, warmup: int = 200, floor: float = 0.1) -> float:
+    """A linear warm-up over `warmup` steps, times a cosine over all `total` steps from `peak` to `floor * peak`
+    (so the warm-up climbs towards a peak that is already decaying)."""
+    return peak * min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * step / total)))
 
 
 class StepBudget:

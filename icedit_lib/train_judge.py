@@ -44,6 +44,7 @@ from .corpus import to_pil, to_tensor
 from .judge import seed_pair_agreement
 from .mini_judge import (CANDIDATE_KINDS, LOCAL_KINDS, MiniJudge, ShapesJudgeModel, judge_loss, reader_accuracy,
                          reader_example, reader_loss, synthetic_candidate)
+from .schedule import warmup_times_cosine
 
 FINAL = 0  # the preview step recorded for finished candidates
 
@@ -377,11 +378,6 @@ def write_card(out: Path, record: dict) -> Path:
             tables=[(["candidates", "agreement", "pairs", "oracle reference"], rows)])]).write(out)
 
 
-def warmup_cosine(lr: float, step: int, total: int) -> float:
-    """A linear warm-up over 200 steps, times a cosine from `lr` to a tenth of it."""
-    return lr * min(1.0, (step + 1) / 200) * (0.1 + 0.45 * (1 + np.cos(np.pi * step / total)))
-
-
 def base_text_encoder(base: str):
     """The base's T5 encoder and tokenizer (`text_encoder_2`, `tokenizer_2`): the judge's language tower."""
     from transformers import T5EncoderModel, T5TokenizerFast
@@ -407,7 +403,7 @@ def train_reader(reader, config: JudgeConfig) -> None:
         device = next(reader.parameters()).device
         loss = reader_loss(reader, to_tensor([e[0] for e in examples]).to(device),
                            {k: v.to(device) for k, v in labels.items()})
-        run.optimizer_step(loss, warmup_cosine(2e-3, run.step, run.total), max_grad_norm=None)
+        run.optimizer_step(loss, warmup_times_cosine(run.step, 2e-3, run.total), max_grad_norm=None)
     run.close()
     reader.eval()
 
@@ -438,7 +434,7 @@ def main(argv=None) -> dict:
         step = run.step
         rankings = ranking_batch(train_pool, groups, config, step) + synthetic_ranking_batch(config, step, roundtrip)
         loss = judge_loss(model, judge, training_batch(train_pool, config, step, roundtrip), rankings)
-        run.optimizer_step(loss, warmup_cosine(config.lr, step, run.total), max_grad_norm=None)
+        run.optimizer_step(loss, warmup_times_cosine(step, config.lr, run.total), max_grad_norm=None)
     run.close()
     model.eval()
     record = {"steps": run.step, "wall_s": round(run.elapsed, 1), "device": device,

@@ -1,5 +1,6 @@
 """Language pretraining, the time box, and the one-command pretraining of every stage."""
 import json
+import math
 import random
 
 import pytest
@@ -67,6 +68,14 @@ def test_step_budget_fits_the_length_to_the_time():
     assert budget.fitted and total == 11 + 90  # 10 s spent probing, 90 steps left
     assert warmup_cosine(0, 1.0, 10, 100) == pytest.approx(0.1)
     assert warmup_cosine(100, 1.0, 10, 100, floor=0.1) == pytest.approx(0.1)
+
+
+def test_the_judges_schedule_multiplies_the_warm_up_into_the_cosine():
+    from icedit_lib.schedule import warmup_times_cosine
+
+    assert warmup_times_cosine(0, 1.0, 1000) == pytest.approx(1 / 200)  # the warm-up's first step, cosine at 1
+    assert warmup_times_cosine(99, 1.0, 1000) == pytest.approx(0.5 * (0.1 + 0.45 * (1 + math.cos(math.pi * 0.099))))
+    assert warmup_times_cosine(1000, 1.0, 1000) == pytest.approx(0.1)  # the floor at the last step
 
 
 def test_text_pretraining_smoke_saves_encoders_that_the_pipeline_loads(tmp_path):
