@@ -35,9 +35,6 @@ Recipe (rectified flow, as FLUX / SD3):
 - `--scene-loss W` adds W times an auxiliary loss that leaves the flow target alone: a linear head
   reads every image token's cell (object colour, shape, size; background, style) of the clean image
   from the last double-stream block (`scene_loss`, after REPA); training-only, never exported.
-- `--palette-loss W` adds W times a colour term on diptychs: the cross-entropy over ShapesWorld's palette of the
-  right panel's object pixels, decoded from the x0 prediction (`palette_loss`): the VAE puts neighbouring hues so
-  close that the flow loss barely charges for confusing them; training-only.
 
 Learning rate: warm-up, then cosine from --lr to --lr / 10 over steps 0 to --steps. A run continued
 from an export takes that schedule's tail (re-warmed), which late in a schedule is far below --lr;
@@ -72,7 +69,6 @@ from .config import option, parse_config
 from .corpus import random_diptych
 from .diptych import changed_tokens
 from .pretrain_eval import evaluate_fill, evaluate_t2i
-from .palette_loss import palette_cross_entropy
 from .scene_loss import BlockTap, SceneHead, image_token_labels
 from .schedule import warmup_cosine
 
@@ -96,9 +92,6 @@ class PretrainConfig:
     scene_loss: float = option(0.0, "weight of the auxiliary scene read-out (`scene_loss`, after REPA): a linear "
                                     "head on the image tokens after the last double-stream block predicts each "
                                     "token's object and panel attributes in the clean image; 0: off")
-    palette_loss: float = option(0.0, "fill: weight of the colour term (`palette_loss`): cross-entropy over the "
-                                      "palette of the right panel's object pixels decoded from the x0 prediction; "
-                                      "0: off")
     changed_weight: float = option(1.0, "fill: loss weight of masked diptych tokens where the right panel differs "
                                         "from the left")
     p_identical: float = option(0.5, "share of diptychs whose halves are identical (the rest show one change); a "
@@ -275,7 +268,12 @@ def build_stage(config, device):
     else:
         base = FluxPipeline.from_pretrained(model_dir, transformer=FluxTransformer2DModel.from_pretrained(
             model_dir, subfolder=mini.T2I_SUBFOLDER))
-        transformer = widen_to_fill(base.transformer)
+        if config.continue_from_export and (model_dir / "transformer" / "config.json").exists():
+            # a continued Fill keeps the exported architecture, which need not be the T2I model's widened: a
+            # transformer grown by blocks that start as the identity continues as it was saved
+            transformer = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
+        else:
+            transformer = widen_to_fill(base.transformer)
         pipe = FluxFillPipeline(scheduler=base.scheduler, vae=vae, text_encoder=base.text_encoder.eval(),
                                 tokenizer=base.tokenizer, text_encoder_2=base.text_encoder_2.eval(),
                                 tokenizer_2=base.tokenizer_2, transformer=transformer)
@@ -325,12 +323,12 @@ def step_batches(config, start: int, stop: int):
 
 
 def training_loss(pipe, config, step: int, device, examples: dict | None = None, scene=None) -> torch.Tensor:
-    """The step's loss: rectified flow, plus --scene-loss and --palette-loss times their terms (`training_losses`)."""
+    """The step's loss: rectified flow, plus --scene-loss times its term (`training_losses`)."""
     return total_loss(training_losses(pipe, config, step, device, examples, scene), config)
 
 
 def total_loss(parts: dict[str, torch.Tensor], config) -> torch.Tensor:
-    weights = {"flow": 1.0, "scene": config.scene_loss, "palette": config.palette_loss}
+    weights = {"flow": 1.0, "scene": config.scene_loss}
     return sum(weights[name] * part for name, part in parts.items())
 
 
@@ -338,8 +336,7 @@ def training_losses(pipe, config, step: int, device, examples: dict | None = Non
                     scene: tuple[BlockTap, SceneHead] | None = None) -> dict[str, torch.Tensor]:
     """The step's rectified-flow loss (module docstring) under "flow"; `examples` as `step_examples` makes them.
     With `scene` (the tap on the transformer's last double-stream block and the head reading it), also the scene
-    read-out's cross-entropy on the image tokens under "scene" (`scene_loss`); with --palette-loss on a diptych,
-    the colour term under "palette" (`palette_loss`)."""
+    read-out's cross-entropy on the image tokens under "scene" (`scene_loss`)."""
     examples = step_examples(config, step) if examples is None else examples
     _, gen = step_rng(config.seed, step)
     b = config.batch_size
@@ -372,10 +369,6 @@ def training_losses(pipe, config, step: int, device, examples: dict | None = Non
     if scene is not None:
         tap, head = scene
         parts["scene"] = head(tap.hidden, torch.as_tensor(examples["token_labels"]).to(device))
-    if config.palette_loss and masks is not None and width == 2 * height:
-        x0_hat = pipe._unpack_latents(xt - t[:, None, None] * pred, height, width, pipe.vae_scale_factor)
-        parts["palette"] = palette_cross_entropy(pipe.vae, x0_hat[..., x0_hat.shape[-1] // 2:],
-                                                 images[..., width // 2:])
     if masks is None:
         return {"flow": err.mean(), **parts}
     masked_tokens = (mask_packed.mean(-1) > 0).float()  # a token is masked if any of its pixels is

@@ -162,6 +162,30 @@ def test_pretrain_continues_from_an_export(mini_dir, tmp_path, monkeypatch):
     assert 0 < max(diffs) < 0.01  # one small optimizer step away from the exported weights, not a fresh init
 
 
+def test_a_fill_continues_from_an_export_with_its_own_architecture(mini_dir, tmp_path):
+    """An exported Fill with more blocks than the T2I model widened (grown, say) continues as it was saved."""
+    import json
+    import shutil
+
+    from diffusers import FluxTransformer2DModel
+
+    from icedit_lib import pretrain_flux
+
+    model_dir = tmp_path / "mini"
+    shutil.copytree(mini_dir, model_dir)
+    config = dict(FluxTransformer2DModel.load_config(model_dir / "transformer"))
+    config["num_single_layers"] += 1
+    FluxTransformer2DModel.from_config(config).save_pretrained(model_dir / "transformer")
+    (model_dir / "training_fill.json").write_text(json.dumps({"step": 5, "wall_s": 1.0}))
+    rec = pretrain_flux.main(["--stage", "fill", "--model-dir", str(model_dir), "--work-dir", str(tmp_path / "w"),
+                              "--continue-from-export", "--steps", "6", "--batch-size", "2", "--eval-every", "1000",
+                              "--eval-n", "1", "--threads", "1", "--warmup", "1"])
+    assert rec["step"] == 6
+    state = load_file(str(tmp_path / "w" / "state.safetensors"))
+    last = config["num_single_layers"] - 1
+    assert f"model.transformer.single_transformer_blocks.{last}.proj_out.weight" in state
+
+
 def test_fresh_schedule_restarts_the_learning_rate_at_the_export():
     """A late continuation with --fresh-schedule warms up to --lr and decays to a tenth at --steps;
     without it, it takes the tail of the schedule from step 0 (far below --lr)."""
