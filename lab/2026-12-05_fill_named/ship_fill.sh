@@ -6,7 +6,7 @@
 # What it leaves to a person: the prose check (notebooks 00, 04, 06, 07, 08 and the README's sentences against
 # the new tables), a fresh-clone `.ci/run`, the commit.
 set -euo pipefail
-note=$1; shift
+note=$1; shift  # no CHUNK_DIR: the base is assembled already (a killed ship resumes from here)
 for chunk in "$@"; do
   echo "== $(date +%T) assemble $chunk"
   .venv/bin/python lab/2026-12-05_base_v2_1/assemble.py --fill-from "$chunk" --base data/models/mini \
@@ -16,8 +16,6 @@ make stale-states
 echo "== $(date +%T) remeasure"
 lab/2026-12-05_fill_v2_3/remeasure_lanes.sh
 echo "== $(date +%T) notebooks"
-OMP_NUM_THREADS=1 .venv/bin/jupyter nbconvert --to notebook --execute --inplace \
-  --ExecutePreprocessor.timeout=1800 notebooks/0[0-8]_*.ipynb
-.venv/bin/python -m icedit_lib.notebook notebooks/*.ipynb
+OMP_NUM_THREADS=1 make notebooks
 .venv/bin/python -m icedit_lib.report --write README.md
 echo "== $(date +%T) shipped; now check the prose, run .ci/run on a fresh clone, commit"
