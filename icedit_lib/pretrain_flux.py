@@ -270,8 +270,11 @@ def build_stage(config, device):
             model_dir, subfolder=mini.T2I_SUBFOLDER))
         if config.continue_from_export and (model_dir / "transformer" / "config.json").exists():
             # a continued Fill keeps the exported architecture, which need not be the T2I model's widened: a
-            # transformer grown by blocks that start as the identity continues as it was saved
-            transformer = FluxTransformer2DModel.from_pretrained(model_dir, subfolder="transformer")
+            # transformer grown by blocks that start as the identity continues as it was saved. The architecture
+            # only (the weights come from `load_export` or the state), and not the folder it was read from, which
+            # `from_pretrained` would carry into every export's config as `_name_or_path`
+            arch = FluxTransformer2DModel.load_config(model_dir, subfolder="transformer")
+            transformer = FluxTransformer2DModel.from_config({k: v for k, v in arch.items() if k != "_name_or_path"})
         else:
             transformer = widen_to_fill(base.transformer)
         pipe = FluxFillPipeline(scheduler=base.scheduler, vae=vae, text_encoder=base.text_encoder.eval(),

@@ -184,6 +184,7 @@ def test_a_fill_continues_from_an_export_with_its_own_architecture(mini_dir, tmp
     state = load_file(str(tmp_path / "w" / "state.safetensors"))
     last = config["num_single_layers"] - 1
     assert f"model.transformer.single_transformer_blocks.{last}.proj_out.weight" in state
+    assert "_name_or_path" not in json.loads((model_dir / "transformer" / "config.json").read_text())
 
 
 def test_fresh_schedule_restarts_the_learning_rate_at_the_export():
