@@ -10,10 +10,10 @@ worst types are the ones that carry a colour between cells (move) or swap it for
 The fix is per-channel latent normalisation (what diffusers' `latents_mean` / `latents_std` do for other VAEs),
 folded into the VAE's own 1x1 convolutions so that FluxFillPipeline and the training code need no change:
 `quant_conv` now emits (mean - m_c) / s_c (and the log-variance shifted to match), `post_quant_conv` undoes it.
-Channels whose spread is already above `--min-std` are left alone. Decoding is unchanged to rounding (checked);
+Channels whose spread is already above `--min-std` are left alone; the others get spread `--target-std`. Decoding is unchanged to rounding (checked);
 what changes is the space the transformer denoises in, so the Fill must be trained on.
 
-    python lab/2026-12-06_fill_seeds/normalise_latents.py checkpoints/fill_norm [--n 256]
+    python lab/2026-12-06_fill_seeds/normalise_latents.py checkpoints/fill_norm [--n 256] [--target-std 1]
 """
 import argparse
 import math
@@ -40,6 +40,7 @@ def main():
     p.add_argument("model_dir")
     p.add_argument("--n", type=int, default=256)
     p.add_argument("--min-std", type=float, default=0.1)
+    p.add_argument("--target-std", type=float, default=1.0, help="the spread the folded channels are given")
     a = p.parse_args()
     torch.set_num_threads(1)
     vae = AutoencoderKL.from_pretrained(f"{a.model_dir}/vae", use_safetensors=True).eval()
@@ -50,7 +51,7 @@ def main():
         before = torch.cat([vae.decode(z[i:i + 32]).sample for i in range(0, 64, 32)])
     m, s = z.mean(dim=(0, 2, 3)), z.std(dim=(0, 2, 3))
     fold = s < a.min_std
-    m, s = torch.where(fold, m, torch.zeros_like(m)), torch.where(fold, s, torch.ones_like(s))
+    m, s = torch.where(fold, m, torch.zeros_like(m)), torch.where(fold, s / a.target_std, torch.ones_like(s))
     c = vae.config.latent_channels
     with torch.no_grad():
         q, pq = vae.quant_conv, vae.post_quant_conv
