@@ -10,26 +10,24 @@ import sys
 
 import torch
 from diffusers import AutoencoderKL
+from hue_gaps import square_latents
 
 from icedit_lib import shapesworld as sw
-from icedit_lib.corpus import to_pil, to_tensor
+from icedit_lib.corpus import to_pil
 
 IGNORED = [c for c in range(16) if c not in (6, 8)]
 torch.set_num_threads(1)
 for folder in sys.argv[1:]:
     vae = AutoencoderKL.from_pretrained(folder, use_safetensors=True).eval()
     follows = collections.Counter()
-    for background, (a, b) in itertools.product(sw.BACKGROUNDS, itertools.permutations(sw.COLORS, 2)):
-        z = {}
-        for color in (a, b):
-            scene = sw.Scene(background, "filled", (sw.Obj("square", color, "large", "center"),))
+    for background in sw.BACKGROUNDS:
+        z = square_latents(vae, background)  # each colour encoded once per background
+        for a, b in itertools.permutations(sw.COLORS, 2):
+            mixed = z[a].clone()
+            mixed[:, IGNORED] = z[b][:, IGNORED]
             with torch.no_grad():
-                z[color] = vae.encode(to_tensor([sw.render(scene)])).latent_dist.mean
-        mixed = z[a].clone()
-        mixed[:, IGNORED] = z[b][:, IGNORED]
-        with torch.no_grad():
-            image = to_pil(vae.decode(mixed).sample)[0]
-        got = sw.read_scene(image).scene
-        obj = got.object_at("center") if got is not None else None
-        follows["used (A)" if obj and obj.color == a else "ignored (B)" if obj and obj.color == b else "neither"] += 1
+                image = to_pil(vae.decode(mixed).sample)[0]
+            got = sw.read_scene(image).scene
+            obj = got.object_at("center") if got is not None else None
+            follows["used (A)" if obj and obj.color == a else "ignored (B)" if obj and obj.color == b else "neither"] += 1
     print(folder, dict(follows))

@@ -16,16 +16,23 @@ from icedit_lib import shapesworld as sw
 from icedit_lib.corpus import to_tensor
 
 
+def square_latents(vae, background: str) -> dict[str, torch.Tensor]:
+    """Posterior mean [1, C, h, w] of one large filled square at the centre, per colour, on `background`."""
+    latents = {}
+    for color in sw.COLORS:
+        scene = sw.Scene(background, "filled", (sw.Obj("square", color, "large", "center"),))
+        with torch.no_grad():
+            latents[color] = vae.encode(to_tensor([sw.render(scene)])).latent_dist.mean
+    return latents
+
+
 def hue_gaps(model_dir: str) -> dict[tuple[str, str], float]:
     vae = AutoencoderKL.from_pretrained(f"{model_dir}/vae", use_safetensors=True).eval()
     gaps = {pair: 0.0 for pair in itertools.combinations(sw.COLORS, 2)}
     for background in sw.BACKGROUNDS:
         latents = {}
-        for color in sw.COLORS:
-            scene = sw.Scene(background, "filled", (sw.Obj("square", color, "large", "center"),))
-            with torch.no_grad():
-                z = vae.encode(to_tensor([sw.render(scene)])).latent_dist.mean[0]
-            z = (z - vae.config.shift_factor) * vae.config.scaling_factor
+        for color, z in square_latents(vae, background).items():
+            z = (z[0] - vae.config.shift_factor) * vae.config.scaling_factor
             h, w = z.shape[1:]
             latents[color] = z[:, h // 2 - 2:h // 2 + 2, w // 2 - 2:w // 2 + 2]
         for a, b in gaps:
