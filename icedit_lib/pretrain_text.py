@@ -245,7 +245,8 @@ class TextConfig:
     lr: float = option(2e-3)
     warmup: int = option(200)
     width: int = option(64, "both encoders' width (FLUX's joint_attention_dim here)")
-    layers: int = option(2)
+    layers: int = option(4, "both encoders' depth: at 4 every binding probe reads >= 99.9% on held-out texts, at 2 (the "
+                            "shipped base's encoders) a cell word's object size only 85% (lab/2026-12-06_text_binding)")
     seed: int = option(0)
     probe_texts: int = option(3000)
     threads: int = option(0)
