@@ -1,12 +1,13 @@
 """Scene-by-scene comparison of two `icedit eval-pretrained --part t2i` runs on the same held-out scenes, read from
-their image names (`NNNN_ok.png` / `NNNN_fail.png`), with a two-sided sign test.
+their image names (`NNNN_ok.png` / `NNNN_fail.png`), with the library's sign test (`evaluation.discordant_sign_test`).
 
     python lab/2026-12-06_text_binding/paired_t2i.py EVAL_DIR_A EVAL_DIR_B [--out FILE]
 """
 import argparse
 import json
-import math
 import os
+
+from icedit_lib.evaluation import discordant_sign_test
 
 
 def verdicts(folder):
@@ -21,10 +22,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     a, b = verdicts(args.a), verdicts(args.b)
     assert a.keys() == b.keys(), "not the same scenes"
-    only_a = sum(a[i] and not b[i] for i in a)
-    only_b = sum(b[i] and not a[i] for i in a)
-    n, k = only_a + only_b, min(only_a, only_b)
-    p = min(1.0, 2 * sum(math.comb(n, j) for j in range(k + 1)) / 2 ** n) if n else 1.0
+    only_a, only_b, p = discordant_sign_test([(a[i], b[i]) for i in sorted(a)])
     out = {"a": args.a, "b": args.b, "n": len(a), "exact_a": sum(a.values()), "exact_b": sum(b.values()),
            "only_a": only_a, "only_b": only_b, "sign_test_p": round(p, 4)}
     print(json.dumps(out))
