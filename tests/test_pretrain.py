@@ -198,6 +198,32 @@ def test_learning_curve_reads_the_logged_evaluations(tmp_path):
     assert [p["step"] for p in extended["old"]] == [1000]
 
 
+def test_learning_curve_reads_a_chain_of_fill_logs(tmp_path):
+    from icedit_lib import learning_curve
+
+    def fill_eval(one_change):
+        return {"fill_one_change": one_change, "fill_copy": 1.0, "fill_kept_objects": 0.9, "n": 8,
+                "fill_one_change_per_type": {"move": one_change / 2, "recolor": one_change}}
+
+    first, later = tmp_path / "first", tmp_path / "later_log.jsonl"
+    first.mkdir()
+    (first / "log.jsonl").write_text(json.dumps({"step": 1000, "eval": fill_eval(0.25)}) + "\n")
+    later.write_text(json.dumps({"step": 5, "loss": 0.1}) + "\n" + json.dumps({"step": 2000, "eval": fill_eval(0.5)}))
+    curves = learning_curve.main(["--run", f"chain={first}", "--run", f"chain={later}:32",
+                                  "--out-dir", str(tmp_path / "out")])
+    assert [(p["examples"], p["one_change"], p["per_type"]["move"]) for p in curves["chain"]] == \
+        [(16000, 0.25, 0.125), (64000, 0.5, 0.25)]
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 1000
+    t2i = tmp_path / "t2i"
+    t2i.mkdir()
+    (t2i / "log.jsonl").write_text(json.dumps({"step": 1000, "eval": {
+        "t2i_exact": 0.1, "t2i_exact_by_objects": None, "n": 8,
+        **{f"t2i_{k}": 0.5 for k in ("cells", "shape", "color", "size", "background", "style")}}}))
+    with pytest.raises(ValueError, match="mix T2I and Fill"):
+        learning_curve.main(["--run", f"t2i={t2i}", "--previous", str(tmp_path / "out" / "curve.json"),
+                             "--out-dir", str(tmp_path / "mixed")])
+
+
 def test_training_run_resumes_where_it_stopped_with_its_log_trimmed(tmp_path):
     from icedit_lib.checkpoints import TrainingRun
 
