@@ -2,7 +2,7 @@
 # The Fill learning curve: the shipped Fill's chain of runs (its step logs, kept in the lab folders of the sessions
 # that ran them) against the v3 Fill (its work folder). Run from the repository root; writes fill_curve/.
 OLD="shipped Fill: 2-layer encoders, rectangles to 11440, restarts from 20000"
-NEW="v3 Fill: 4-layer encoders, right-half diptychs, one 40000-step cosine"
+NEW="next base's Fill: 4-layer encoders, right-half diptychs, one 40000-step cosine"
 runs=(--run "$OLD=lab/2026-12-04_language_before_images/fill_curve")
 for log in 2026-12-05_base_v2_1/fill_log 2026-12-05_fill_v2_2/fill_log 2026-12-05_fill_v2_3/fill_log \
            2026-12-05_fill_curriculum/plain_log 2026-12-05_fill_curriculum/plain_45000_log \
