@@ -78,9 +78,7 @@ def plot_fill(curves: dict[str, list[dict]]):
         ax.set_ylim(-3, 103)
     axes[0, 0].set_ylabel("held-out pairs (%)")
     axes[1, 0].set_ylabel("held-out pairs (%)")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
-    return fig
+    return _legend_below(fig, axes[0, 0])
 
 
 def plot_t2i(curves: dict[str, list[dict]]):
@@ -112,8 +110,13 @@ def plot_t2i(curves: dict[str, list[dict]]):
         ax.set_ylim(-3, 103)
     axes[0, 0].set_ylabel("held-out scenes (%)")
     axes[1, 0].set_ylabel("held-out scenes / objects (%)")
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
+    return _legend_below(fig, axes[0, 0])
+
+
+def _legend_below(fig, ax):
+    """One legend for the figure, under its panels, where it hides no curve."""
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9)
     return fig
 
 
