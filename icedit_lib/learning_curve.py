@@ -60,12 +60,12 @@ def plot_fill(curves: dict[str, list[dict]]):
     types = sorted({t for points in curves.values() for p in points for t in p["per_type"]})
     fig, axes = plt.subplots(2, 5, figsize=(17, 6.4), sharex=True)
     colors = plt.get_cmap("tab10").colors
-    panels = [("one_change", "one-change diptychs, all"), ("copy", "copy (identical halves)")] + \
-        [(t, f"edit type: {t}") for t in types]
+    panels = [(lambda p: p["one_change"], "one-change diptychs, all"), (lambda p: p["copy"], "copy (identical halves)")]
+    panels += [(lambda p, t=t: p["per_type"].get(t), f"edit type: {t}") for t in types]
     for (label, points), color in zip(curves.items(), colors):
         x = [p["examples"] / 1000 for p in points]
-        for ax, (key, _) in zip(axes.flat, panels):
-            y = [100 * v if (v := p.get(key, p["per_type"].get(key))) is not None else float("nan") for p in points]
+        for ax, (value, _) in zip(axes.flat, panels):
+            y = [100 * v if (v := value(p)) is not None else float("nan") for p in points]
             ax.plot(x, y, "o-", color=color, markersize=3, label=label)
     for ax, (_, title) in zip(axes.flat, panels):
         ax.set_title(title, fontsize=10)
@@ -135,10 +135,11 @@ def main(argv=None) -> dict:
         by_step = {point["step"]: point for point in curves.get(label, [])}
         by_step.update({point["step"]: point for point in read_curve(folder, int(batch or 16))})
         curves[label] = [by_step[step] for step in sorted(by_step)]
+    figure = plot(curves)  # before anything is written: curves that mix stages are refused here
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "curve.json", json.dumps(curves, indent=2))
-    plot(curves).savefig(out / "figure.png", dpi=110)
+    figure.savefig(out / "figure.png", dpi=110)
     return curves
 
 

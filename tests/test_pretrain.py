@@ -222,6 +222,7 @@ def test_learning_curve_reads_a_chain_of_fill_logs(tmp_path):
     with pytest.raises(ValueError, match="mix T2I and Fill"):
         learning_curve.main(["--run", f"t2i={t2i}", "--previous", str(tmp_path / "out" / "curve.json"),
                              "--out-dir", str(tmp_path / "mixed")])
+    assert not (tmp_path / "mixed").exists()  # refused before anything was written
 
 
 def test_training_run_resumes_where_it_stopped_with_its_log_trimmed(tmp_path):
