@@ -15,8 +15,9 @@ Recipe (rectified flow, as FLUX / SD3):
 - Guidance embedding: FLUX.1 [dev] learned it by distilling classifier-free guidance. The
   miniature is not distilled: it sees guidance values drawn from [1, 60] and learns to
   ignore them, so any `guidance_scale` works at inference (a simplification).
-- Stage `t2i` trains the transformer and the tiny CLIP + T5 jointly (they stand in for
-  pretrained encoders; frozen from then on).
+- Stage `t2i` with `--pretrained-text` (the shipped recipe, issue 28: language before images)
+  trains a fresh transformer on the frozen encoders that `pretrain_text` made; without it, the
+  transformer and the tiny CLIP + T5 train jointly (the first base's recipe; frozen from then on).
 - Stage `fill` makes the Fill model as FLUX Fill was made: the T2I weights with the input
   layer widened to take the masked-image latents and the packed mask (new columns zero),
   trained on inpainting: right-half masks of diptychs and random rectangles. The loss on
@@ -29,9 +30,11 @@ Recipe (rectified flow, as FLUX / SD3):
   differ, i.e. towards an average of possible changes (blobs, and redrawn objects that
   should stay); the shipped third phase trains with 1 (lab/2026-11-24_pretraining_attempts.md,
   sessions 12-13).
-  Steps cycle through the kinds of example in `--fill-kinds` (default: right-half, right-half,
-  rectangle on a diptych, rectangle on a panel); `--fill-kinds right` trains on the
-  in-context layout alone, for a phase that practises only the diptych edit.
+  Steps cycle through the kinds of example in `--fill-kinds`. The default is the in-context
+  layout alone (`right`): the shipped base v2 Fill cycled right, right, rectangle on a diptych,
+  rectangle on a panel until step 11440, and its one-change success stalled at 17% from step
+  8000 with copy at 100%, then rose once every step was a right-half diptych; base v3's Fill,
+  right-half from its first step, passed 20% at 6000 steps (lab/2026-12-06_base_v3).
 - `--scene-loss W` adds W times an auxiliary loss that leaves the flow target alone: a linear head
   reads every image token's cell (object colour, shape, size; background, style) of the clean image
   from the last double-stream block (`scene_loss`, after REPA); training-only, never exported.
@@ -73,7 +76,7 @@ from .scene_loss import BlockTap, SceneHead, image_token_labels
 from .schedule import warmup_cosine
 
 STAGES = ("t2i", "fill")
-FILL_KINDS = ("right", "right", "rect_diptych", "rect_panel")  # half in-context layouts, half plain inpainting
+FILL_KINDS = ("right", "rect_diptych", "rect_panel")  # the in-context layout, and plain inpainting of rectangles
 T2I_KINDS = ("panel", "diptych")  # every other step a described scene, every other a described diptych
 
 
@@ -99,7 +102,7 @@ class PretrainConfig:
     t2i_kinds: str = option(",".join(T2I_KINDS), "t2i: the kinds of example the steps cycle through, one kind per "
                                                  "step (panel: a described scene; diptych: a described diptych, its "
                                                  "halves identical with probability --p-identical)")
-    fill_kinds: str = option(",".join(FILL_KINDS), "fill: the kinds of example the steps cycle through, one kind per "
+    fill_kinds: str = option("right", "fill: the kinds of example the steps cycle through, one kind per "
                                                    "step (right: a diptych with its right half masked; rect_diptych, "
                                                    "rect_panel: random rectangles)")
     seed: int = option(0)
@@ -147,7 +150,7 @@ class PretrainConfig:
             raise ValueError(f"--t2i-kinds: unknown kinds in {self.t2i_kinds!r}; choose from {', '.join(T2I_KINDS)}")
         unknown = set(self.fill_kinds.split(",")) - set(FILL_KINDS)
         if unknown:
-            raise ValueError(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {sorted(set(FILL_KINDS))}")
+            raise ValueError(f"--fill-kinds: unknown kind(s) {sorted(unknown)}; choose from {', '.join(FILL_KINDS)}")
 
 
 def parse_args(argv=None) -> PretrainConfig:

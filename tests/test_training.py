@@ -532,8 +532,8 @@ def test_fill_kinds_choose_the_examples_each_step_makes(mini_dir, monkeypatch):
             assert torch.isfinite(pretrain_flux.training_loss(pipe, args, step, "cpu"))
         return made[::2]  # one kind per step, for each of its 2 examples
 
-    assert kinds() == list(pretrain_flux.FILL_KINDS)
-    assert kinds("--fill-kinds", "right") == ["right"] * 4
+    assert kinds() == ["right"] * 4
+    assert kinds("--fill-kinds", "right,right,rect_diptych,rect_panel") == ["right", "right", "rect_diptych", "rect_panel"]
     assert kinds("--fill-kinds", "right,rect_panel") == ["right", "rect_panel"] * 2
     with pytest.raises(SystemExit):
         pretrain_flux.parse_args(["--stage", "fill", "--fill-kinds", "right,everything"])
