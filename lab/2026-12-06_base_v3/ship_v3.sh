@@ -13,10 +13,5 @@ if [ $# -ge 2 ]; then
   echo "== $(date +%T) assemble from $2"
   .venv/bin/python lab/2026-12-06_base_v3/assemble_v3.py --fill-from "$2" --out data/models/mini --notes-dir "$notes"
 fi
-make stale-states
-echo "== $(date +%T) remeasure"
-lab/2026-12-05_fill_v2_3/remeasure_lanes.sh
-echo "== $(date +%T) notebooks"
-OMP_NUM_THREADS=1 make notebooks
-.venv/bin/python -m icedit_lib.report --write README.md
-echo "== $(date +%T) shipped; now check the prose, run .ci/run on a fresh clone, commit"
+# the rest is base v2.5's ship with its base already assembled: stale states, re-measurement, notebooks, README
+exec lab/2026-12-05_fill_named/ship_fill.sh "$notes/fill.md"
