@@ -20,7 +20,7 @@ Recipe (rectified flow, as FLUX / SD3):
   transformer and the tiny CLIP + T5 train jointly (the first base's recipe; frozen from then on).
 - Stage `fill` makes the Fill model as FLUX Fill was made: the T2I weights with the input
   layer widened to take the masked-image latents and the packed mask (new columns zero),
-  trained on inpainting: right-half masks of diptychs and random rectangles. The loss on
+  trained on inpainting (by default right-half masks of diptychs; see below). The loss on
   masked tokens weighs 1.0, on the others 0.1. In a one-change diptych the change covers a
   few of the 64 right-half tokens and the copy all the others, so a model that copies has
   almost no loss left to learn from: `--changed-weight` multiplies the weight of the masked
@@ -103,8 +103,8 @@ class PretrainConfig:
                                                  "step (panel: a described scene; diptych: a described diptych, its "
                                                  "halves identical with probability --p-identical)")
     fill_kinds: str = option("right", "fill: the kinds of example the steps cycle through, one kind per "
-                                                   "step (right: a diptych with its right half masked; rect_diptych, "
-                                                   "rect_panel: random rectangles)")
+                                      "step (right: a diptych with its right half masked; rect_diptych, "
+                                      "rect_panel: random rectangles)")
     seed: int = option(0)
     checkpoint_minutes: float = option(5.0)
     export_every: int = option(0, "also export to --model-dir every N steps")
