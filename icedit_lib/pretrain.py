@@ -10,7 +10,8 @@ Stages, in order, each its own module with its own resumable state under DIR/wor
 2. `vae`: the AutoencoderKL (`train_vae`).
 3. `t2i`: a FLUX text-to-image transformer on the frozen encoders (`pretrain_flux --stage t2i
    --pretrained-text`).
-4. `fill`: the Fill transformer widened from it, on inpainting (`pretrain_flux --stage fill`).
+4. `fill`: the Fill transformer widened from it, on inpainting (`pretrain_flux --stage fill
+   --scene-loss 0.02`: the scene read-out that made base v3's Fill learn faster).
 
 Each stage gets a share of `--minutes` (`--shares`) and fits its learning-rate schedule to that
 share (`schedule.StepBudget`: it times its first steps, then fixes its length). A stage that has
@@ -21,7 +22,7 @@ editor and the evaluations read like the shipped one; each stage writes its own 
 (`training_text.json`, `vae/training.json`, `training_t2i.json`, `training_fill.json`) with its
 evaluation.
 
-The recipes per device (`RECIPES`) differ only in batch size and learning rate: the GPU's large
+The recipes per device (`RECIPES`) differ only in batch size and learning rate (and the GPU's data workers): the GPU's large
 batches want a lower peak (measured on an H200 in issue 28's probes: T2I 5e-4, Fill 3e-4 at
 batch 256).
 """
@@ -43,11 +44,13 @@ RECIPES = {
     "cpu": {"text": ["--batch-size", "128", "--lr", "2e-3", "--steps", "100000"],
             "vae": ["--batch-size", "8", "--lr", "1e-3", "--steps", "1000000"],
             "t2i": ["--batch-size", "16", "--lr", "1e-3", "--steps", "1000000"],
-            "fill": ["--batch-size", "16", "--lr", "1e-3", "--steps", "1000000", "--p-identical", "0.2"]},
+            "fill": ["--batch-size", "16", "--lr", "1e-3", "--steps", "1000000", "--p-identical", "0.2",
+                     "--scene-loss", "0.02"]},
     "cuda": {"text": ["--batch-size", "256", "--lr", "2e-3", "--steps", "100000", "--data-workers", "8"],
              "vae": ["--batch-size", "64", "--lr", "1e-3", "--steps", "1000000"],
              "t2i": ["--batch-size", "256", "--lr", "5e-4", "--steps", "1000000"],
-             "fill": ["--batch-size", "256", "--lr", "3e-4", "--steps", "1000000", "--p-identical", "0.2"]},
+             "fill": ["--batch-size", "256", "--lr", "3e-4", "--steps", "1000000", "--p-identical", "0.2",
+                      "--scene-loss", "0.02"]},
 }
 
 

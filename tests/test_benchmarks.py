@@ -43,6 +43,7 @@ def test_pretrain_throughput_benchmark_runs_and_records(tmp_path):
     rec = pretrain_throughput.main(["--threads", "1", "--batch-size", "2", "--data-workers", "0", "1",
                                     "--seconds", "0.3", "--warmup-steps", "1", "--out", str(tmp_path / "t.json")])
     assert len(rec["runs"]) == 2 and all(r["examples_per_s"] > 0 and r["steps"] >= 1 for r in rec["runs"])
+    assert all(r["scene_loss"] == 0.02 for r in rec["runs"])  # the Fill recipe's loop, read-out included
     assert json.loads((tmp_path / "t.json").read_text())["target_examples_per_s"] == 20000
 
 

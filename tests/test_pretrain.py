@@ -113,7 +113,9 @@ def test_pretrain_all_runs_every_stage_and_resumes_by_skipping_finished_ones(tmp
     assert list(progress["stages"]) == list(pretrain.STAGES)
     for record in ("training_text.json", "vae/training.json", "training_t2i.json", "training_fill.json"):
         assert (out / record).is_file(), record
-    assert json.loads((out / "training_fill.json").read_text())["evaluation"] is not None
+    fill_record = json.loads((out / "training_fill.json").read_text())
+    assert fill_record["evaluation"] is not None
+    assert fill_record["args"]["scene_loss"] == 0.02 and fill_record["args"]["fill_kinds"] == "right"  # base v3's
     from diffusers import FluxFillPipeline
 
     pipe = FluxFillPipeline.from_pretrained(out)
