@@ -6,9 +6,10 @@ at least 20,000 a second on an H200). Writes benchmarks/results/pretrain_through
         --mixed-precision bf16 --compile --seconds 20
 
 Each configuration runs `pretrain_flux`'s own training step (data, loss with the recipe's scene read-out,
-optimizer, EMA) on an untrained miniature built from configs (random weights time the same as trained ones), warms up for
-`--warmup-steps`, then counts the steps finished in `--seconds` (synchronised on a GPU). The data come
-from `--data-workers` worker processes as in a real run, so what is measured is the whole loop.
+optimizer, EMA) on an untrained miniature built from configs (random weights time the same as trained
+ones), warms up for `--warmup-steps`, then counts the steps finished in `--seconds` (synchronised on a
+GPU). The data come from `--data-workers` worker processes as in a real run, so what is measured is the
+whole loop.
 """
 import argparse
 import tempfile
@@ -65,8 +66,8 @@ def measure(model_dir: str, device: str, batch: int, workers: int, precision: st
         steps += 1
     sync()
     elapsed = time.perf_counter() - t
-    out = {"batch_size": batch, "data_workers": workers, "scene_loss": scene_loss, "mixed_precision": precision, "compile": compiled,
-           "steps": steps, "seconds": round(elapsed, 2), "warmup_s": round(warmup_s, 2),
+    out = {"batch_size": batch, "data_workers": workers, "scene_loss": scene_loss, "mixed_precision": precision,
+           "compile": compiled, "steps": steps, "seconds": round(elapsed, 2), "warmup_s": round(warmup_s, 2),
            "examples_per_s": round(steps * batch / elapsed, 1), "ms_per_step": round(1000 * elapsed / steps, 1)}
     if device.startswith("cuda"):
         out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)

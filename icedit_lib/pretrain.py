@@ -22,9 +22,9 @@ editor and the evaluations read like the shipped one; each stage writes its own 
 (`training_text.json`, `vae/training.json`, `training_t2i.json`, `training_fill.json`) with its
 evaluation.
 
-The recipes per device (`RECIPES`) differ only in batch size and learning rate (and the GPU's data workers): the GPU's large
-batches want a lower peak (measured on an H200 in issue 28's probes: T2I 5e-4, Fill 3e-4 at
-batch 256).
+The recipes per device (`RECIPES`) differ only in batch size, learning rate and the GPU's data
+workers: the GPU's large batches want a lower peak (measured on an H200 in issue 28's probes: T2I
+5e-4, Fill 3e-4 at batch 256).
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The Fill learning curve: the shipped Fill's chain of runs (its step logs, kept in the lab folders of the sessions
 # that ran them) against the next base's Fill (the scene read-out from the first step) and the same run without the
-# read-out, stopped at 19000 steps (their work folders, else the copies of their step logs here). Run from the repository root; writes fill_curve/.
+# read-out, stopped at 19000 steps (their work folders, else the copies of their step logs here).
+# Run from the repository root; writes fill_curve/.
 OLD="shipped Fill: 2-layer encoders, rectangles to 11440, restarts from 20000"
 NEW="4-layer encoders, right-half diptychs, one 40000-step cosine (stopped at 19000)"
 runs=(--run "$OLD=lab/2026-12-04_language_before_images/fill_curve")
