@@ -17,12 +17,13 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diffusers.models.autoencoders import vae as vae_module  # noqa: E402
 from icedit_lib import shapesworld as sw, train_vae  # noqa: E402
 from icedit_lib.corpus import to_tensor  # noqa: E402
+from smooth_noise import smooth_noise  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--noise", type=float, required=True)
@@ -37,10 +38,7 @@ plain_sample = vae_module.DiagonalGaussianDistribution.sample
 def coherent_sample(self, generator=None):
     z = plain_sample(self, generator)
     if a.noise and torch.is_grad_enabled():  # training only: statistics and evaluation encode under no_grad
-        b, c, h, w = z.shape
-        coarse = torch.randn((b, c, max(1, h // 4), max(1, w // 4)), generator=generator).to(z.device)
-        smooth = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-        z = z + a.noise * self.mean.detach().pow(2).mean().sqrt() * smooth
+        z = z + a.noise * self.mean.detach().pow(2).mean().sqrt() * smooth_noise(z, generator)
     return z
 
 

@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diffusers import AutoencoderKL  # noqa: E402
 from icedit_lib import train_vae  # noqa: E402
+from smooth_noise import smooth_noise  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--noise", type=float, required=True)
@@ -34,9 +35,7 @@ plain_decode = AutoencoderKL.decode
 
 def coherent_decode(self, z, *args, **kwargs):
     if self.training and torch.is_grad_enabled():  # training only: `evaluate_vae` decodes in eval mode, no grad
-        b, c, h, w = z.shape
-        coarse = torch.randn((b, c, max(1, h // 4), max(1, w // 4))).to(z.device)
-        z = z + a.noise * F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+        z = z + a.noise * smooth_noise(z)
     return plain_decode(self, z, *args, **kwargs)
 
 
