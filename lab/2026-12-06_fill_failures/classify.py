@@ -36,6 +36,7 @@ for i in range(n):
     new = [o for o in pair.target.objects if o not in pair.source.objects]
     others = [o for o in pair.source.objects if o != t]
     row = {"id": i, "kind": kind, "n_objects": len(pair.source.objects), "clean": reading.clean,
+           "issues": list(reading.issues),
            "others_kept": all(o in got for o in others) if reading.scene else False,
            "old_left": t in got if t else None, "new_drawn": all(o in new and o in got for o in new) if new else None}
     if t is not None and reading.scene:
@@ -74,6 +75,11 @@ for r in rows:
         if want[0] == got[0] and want[2] == got[2] and want[1] != got[1]:
             confusions["/".join(sorted((want[1], got[1])))] += 1
 print("colour swaps (either way), move / recolor / replace / resize:", dict(confusions.most_common()))
+# what the parser said of the unclean readings, by kind of complaint ("mixed colors", "stray paint", ...)
+COMPLAINTS = ("mixed colors", "stray paint", "matches no shape", "more than")
+complaints = collections.Counter(next((c for c in COMPLAINTS if c in issue), issue)
+                                 for r in rows if not r["clean"] for issue in r["issues"])
+print("the parser's complaints on the unclean readings:", dict(complaints.most_common()))
 out = Path(__file__).parent / f"failures_{eval_dir.name}.json"
 out.write_text(json.dumps({"eval_dir": str(eval_dir), "verdicts": {k: dict(v) for k, v in summary.items()},
-                           "colour_swaps": dict(confusions), "rows": rows}, indent=1))
+                           "colour_swaps": dict(confusions), "complaints": dict(complaints), "rows": rows}, indent=1))
