@@ -2,7 +2,7 @@
 
 Re-creates the held-out pairs of `icedit eval-pretrained --part fill` (seed 2025) and parses the right half of
 each saved diptych (`images/NNNN_KIND_fail.png`; the failed move, recolor, replace, resize and background edits): is the acted-on object left where and as it was, drawn changed
-but wrong, doubled, or gone; are the other objects kept; is the reading clean (no blobs).
+but wrong, doubled, or gone; are the other objects kept; is the reading clean (no blobs), and if not, what the parser said of it.
 
     python lab/2026-12-06_fill_failures/classify.py EVAL_DIR [N]
 
