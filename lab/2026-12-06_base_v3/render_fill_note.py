@@ -4,8 +4,7 @@
 
 EVAL_METRICS: the 256-pair `icedit eval-pretrained --part fill ... --paired-with` metrics.json of the finished arm;
 FAILURES: `lab/2026-12-06_fill_failures/classify.py`'s JSON for the same evaluation. The wording around the numbers
-is `fill_note.md.template` (Python format fields); read the result before the ship: the sentence on what limits
-the Fill is an interpretation of the failure counts it quotes, and must still hold for them.
+is `fill_note.md.template` (Python format fields); its last sentence lists the classified failures by verdict.
 """
 import collections
 import json
@@ -13,6 +12,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# the classifier's verdicts, as the note words them
+SHORT = {"unclean reading (blob or smear)": "unclean", "changed wrong (wrong attribute at the target cell)":
+         "a wrong attribute at the target cell", "changed right, style lost": "drawn right in the wrong style",
+         "background right, style lost": "the background right in the wrong style"}
 ORDER = ("move", "recolor", "replace", "resize", "background", "add", "remove", "restyle")
 
 
@@ -30,7 +33,6 @@ def fields(metrics: dict, failures: dict) -> dict[str, str]:
     paired = metrics["paired_with"]
     by_type = counts_by_type(metrics["pairs"])
     unclean = sum(v.get("unclean reading (blob or smear)", 0) for v in failures["verdicts"].values())
-    wrong = sum(v.get("changed wrong (wrong attribute at the target cell)", 0) for v in failures["verdicts"].values())
     swaps = collections.Counter(failures["colour_swaps"])
     mixed = sum(any("mixed colors" in i for i in r["issues"]) for r in failures["rows"] if not r["clean"])
     return {
@@ -47,7 +49,9 @@ def fields(metrics: dict, failures: dict) -> dict[str, str]:
         "classified": str(sum(sum(v.values()) for v in failures["verdicts"].values())),
         "unclean": str(unclean),
         "unclean_mixed": str(mixed),
-        "wrong_attribute": str(wrong),
+        "verdicts": "; ".join(f"{k} {sum(v.values())} (" + ", ".join(f"{n} {SHORT.get(label, label)}" for label, n in
+                                                                 sorted(v.items(), key=lambda x: -x[1])) + ")"
+                              for k, v in sorted(failures["verdicts"].items(), key=lambda x: -sum(x[1].values()))),
         "swaps": ", ".join(f"{pair} {c}" for pair, c in swaps.most_common()) or "none",
         "swaps_total": str(sum(swaps.values())),
     }

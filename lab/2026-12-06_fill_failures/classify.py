@@ -1,8 +1,9 @@
 """What a Fill's failed move and recolor edits draw instead (a probe, not a lesson).
 
 Re-creates the held-out pairs of `icedit eval-pretrained --part fill` (seed 2025) and parses the right half of
-each saved diptych (`images/NNNN_KIND_fail.png`; the failed move, recolor, replace, resize and background edits): is the acted-on object left where and as it was, drawn changed
-but wrong, doubled, or gone; are the other objects kept; is the reading clean (no blobs), and if not, what the parser said of it.
+each saved diptych (`images/NNNN_KIND_fail.png`; every failed edit but add and remove): is the acted-on object
+left where and as it was, drawn changed but wrong, doubled, or gone; are the other objects, the background and the
+style kept; is the reading clean (no blobs), and if not, what the parser said of it.
 
     python lab/2026-12-06_fill_failures/classify.py EVAL_DIR [N]
 
@@ -26,7 +27,7 @@ for i in range(n):
     pair = sw.random_pair(rng, split="eval")
     kind = pair.edit.kind
     path = eval_dir / "images" / f"{i:04d}_{kind}_fail.png"
-    if kind not in ("move", "recolor", "resize", "replace", "background") or not path.exists():
+    if kind not in ("move", "recolor", "resize", "replace", "background", "restyle") or not path.exists():
         continue
     diptych = Image.open(path).convert("RGB")
     right = diptych.crop((sw.PANEL, 0, 2 * sw.PANEL, sw.PANEL))
@@ -43,22 +44,30 @@ for i in range(n):
         same_cell = [o for o in got if o.cell == (pair.edit.value if kind == "move" else t.cell)]
         row["at_target_cell"] = [f"{o.size} {o.color} {o.shape}" for o in same_cell]
         row["wanted"] = [f"{o.size} {o.color} {o.shape} @{o.cell}" for o in new]
-    if kind == "background":
-        row["background_ok"] = bool(reading.scene) and reading.scene.background == pair.target.background
+    row["background_ok"] = bool(reading.scene) and reading.scene.background == pair.target.background
+    row["style_ok"] = bool(reading.scene) and reading.scene.style == pair.target.style
     rows.append(row)
 
 summary = collections.defaultdict(collections.Counter)
 for r in rows:
     if not r["clean"]:
         verdict = "unclean reading (blob or smear)"
-    elif r["kind"] == "background":
-        verdict = "background right, objects not kept" if r.get("background_ok") else "background wrong"
+    elif r["kind"] in ("background", "restyle"):
+        asked, other = ("background", "style") if r["kind"] == "background" else ("style", "background")
+        if not r[f"{asked}_ok"]:
+            verdict = f"{asked} wrong"
+        elif not r["others_kept"]:
+            verdict = f"{asked} right, objects not kept"
+        else:
+            verdict = f"{asked} right, {other} lost"
     elif r["old_left"] and not r["new_drawn"]:
         verdict = "unchanged: the object left as it was"
     elif r["old_left"] and r["new_drawn"]:
         verdict = "doubled: the old object and the new one"
     elif r["new_drawn"] and not r["others_kept"]:
         verdict = "changed right, another object disturbed"
+    elif r["new_drawn"]:
+        verdict = "changed right, " + ("style lost" if not r["style_ok"] else "background lost")
     elif not r["old_left"] and r.get("at_target_cell"):
         verdict = "changed wrong (wrong attribute at the target cell)"
     else:
