@@ -266,7 +266,8 @@ def build_stage(config, device):
     elif config.stage == "t2i":
         torch.manual_seed(config.seed)
         tok, tok2 = mini.build_clip_tokenizer(), mini.build_t5_tokenizer()
-        clip, t5 = mini.build_text_encoders(len(tok), len(tok2), tok.eos_token_id)
+        # the first base's joint recipe: its encoders, two layers deep, learned language from the images alone
+        clip, t5 = mini.build_text_encoders(len(tok), len(tok2), tok.eos_token_id, layers=2)
         transformer = mini.build_transformer(fill=False)
         zero_init_modulation(transformer)
         pipe = FluxPipeline(scheduler=mini.build_scheduler(), vae=vae, text_encoder=clip.train(), tokenizer=tok,
