@@ -88,7 +88,8 @@ def predictions(model, inputs: dict) -> list[torch.Tensor]:
                 for t in TIMESTEPS]
 
 
-def run_recipes(args, device, dtype, tmp: Path) -> dict:
+def run_recipes(args, device, dtype, tmp: Path, save=lambda results: None) -> dict:
+    """Each recipe in turn; `save(results)` after each, so a time-boxed run keeps what it measured."""
     torch.manual_seed(0)
     first_grid = next(iter(grids(args.size).values()))
     reference = build(shape_of(args.size, first_grid), device, dtype)
@@ -116,6 +117,7 @@ def run_recipes(args, device, dtype, tmp: Path) -> dict:
                                          for got, ref in zip(predictions(model, x), eager[name])]
             results[recipe][name] = row
             print(f"{recipe} {name}: {row}", flush=True)
+        save(results)
         if model is reference:
             for module in reference.modules():  # back to eager for the recipes after a compiled one
                 module._compiled_call_impl = None
@@ -218,10 +220,10 @@ def main(argv=None) -> dict:
     out = args.out or (str(Path(__file__).parent / "results" / "flux_recipes.json") if args.size == "full" else None)
     record = dict(size=args.size, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                   cuda=torch.version.cuda, timesteps_compared=TIMESTEPS)
+    save = (lambda results: write_record(out, "flux_recipes.py", argv, **dict(record, recipes=results))) if out \
+        else (lambda results: None)
     with tempfile.TemporaryDirectory() as tmp:
-        record["recipes"] = run_recipes(args, device, dtype, Path(tmp)) if args.recipes else {}
-    if out:
-        write_record(out, "flux_recipes.py", argv, **record)
+        record["recipes"] = run_recipes(args, device, dtype, Path(tmp), save) if args.recipes else {}
     if args.presets:
         gc.collect()
         record["presets"] = run_presets(args, device)

@@ -261,9 +261,10 @@ def render() -> str:
 
 
 PRESETS_BEGIN = ("<!-- presets: rendered by `python -m icedit_lib.report --write README.md` from devices.MEMORY_PRESETS "
-                 "and benchmarks/results/flux_recipes.json; do not edit -->")
+                 "and benchmarks/results/flux_recipes.json, mini_recipes_*.json; do not edit -->")
 PRESETS_END = "<!-- presets: end -->"
 RECIPES_RECORD = "benchmarks/results/flux_recipes.json"
+MINI_RECIPES_RECORDS = ("benchmarks/results/mini_recipes_cpu.json", "benchmarks/results/mini_recipes_cuda.json")
 
 
 def presets_table(path: Path | None = None) -> str:
@@ -288,7 +289,31 @@ def presets_table(path: Path | None = None) -> str:
               "random weights of the real sizes)." if measured else
               "Time and memory are not measured yet: the prepared device call `lab/2026-12-04_gpu_flux_recipes/run.sh` "
               f"writes `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` puts them here.")
-    return "\n".join(lines) + "\n\n" + source
+    return "\n".join(lines) + "\n\n" + source + recipes_on_the_miniature()
+
+
+def recipes_on_the_miniature(paths: tuple[Path, ...] | None = None) -> str:
+    """Whether each recipe changes what the trained miniature edits (`benchmarks/mini_recipes.py`'s records):
+    a sentence a device, empty where none is measured."""
+    sentences = []
+    for path in paths or tuple(ROOT / p for p in MINI_RECIPES_RECORDS):
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        recipes = record["recipes"]
+        default = recipes.get("default", {})
+        if "success" not in default:
+            continue
+        parts = [f"{name} {r['success']:.1%} ({r['against_default']['only_a']} / "
+                 f"{r['against_default']['only_b']}, p = {r['against_default']['p_success']:.2g})"
+                 if "success" in r else f"{name} skipped ({r['skipped'].split(':')[0]})"
+                 for name, r in recipes.items() if name != "default"]
+        where = "a CPU" if record["device"] == "cpu" else record["device"]
+        sentences.append(f"Do the recipes change what is drawn? On {where}, the trained miniature's {default['n']} held-out edits "
+                         f"(`benchmarks/mini_recipes.py`, `{path.name}`): default ({default['dtype']}) "
+                         f"{default['success']:.1%}; " + ", ".join(parts) + " (in brackets: the edits only the "
+                         "recipe gets right / only the default, and the exact sign test).")
+    return "".join(" " + s for s in sentences)
 
 
 FINDINGS = {"training-free": _training_free, "fine-tuning": _fine_tuning, "moe-routing": _moe_routing,

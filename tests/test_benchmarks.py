@@ -65,3 +65,24 @@ def test_flux_recipes_benchmark_smoke(tmp_path):
     assert (tmp_path / "r.md").read_text().startswith("| recipe |")
     script = Path(__file__).resolve().parent.parent / "lab" / "2026-12-04_gpu_flux_recipes" / "run.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+def test_mini_recipes_benchmark_pairs_each_recipe_with_the_default(mini_env, tmp_path):
+    """The miniature's edits under each recipe, paired edit by edit with the default; what needs a CUDA GPU is
+    recorded as skipped, with why."""
+    import json
+
+    import mini_recipes
+
+    from icedit_lib.suites import make_suite
+
+    suite = make_suite(tmp_path / "suite", n=3, seed=5)
+    rec = mini_recipes.main(["--suite", str(suite), "--device", "cpu", "--steps", "1", "--adapter", "none",
+                             "--recipes", "fp8-weight", "nf4", "--out", str(tmp_path / "m.json")])
+    assert list(rec["recipes"]) == ["default", "fp8-weight", "nf4"]  # the reference comes first
+    default, fp8 = rec["recipes"]["default"], rec["recipes"]["fp8-weight"]
+    assert default["n"] == fp8["n"] == 3 and default["dtype"] == "float32" and fp8["dtype"] == "bfloat16"
+    assert "against_default" not in default and fp8["against_default"]["n"] == 3
+    assert "CUDA" in rec["recipes"]["nf4"]["skipped"]
+    assert json.loads((tmp_path / "m.json").read_text())["recipes"].keys() == rec["recipes"].keys()
+    assert (tmp_path / "m.md").read_text().startswith("| recipe (cpu) |")

@@ -66,3 +66,16 @@ def test_cli_refuses_a_gpu_recipe_on_a_cpu_in_one_line(mini_env, tmp_path, capsy
                  "--device", "cpu", "--memory", "16", "--adapter", "none"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("icedit: error:") and "CUDA" in err and "\n" not in err.strip()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchao") is None, reason="torchao is not installed")
+@pytest.mark.parametrize("adapter", ["mini-lora", "mini-moe"])
+def test_the_shipped_adapters_run_on_float8_weights(mini_env, adapter):
+    """The 24 GB preset puts ICEdit's adapter on a float8 transformer: peft wraps torchao's quantized Linear
+    (never merging into it), and the edit runs."""
+    editor = ICEditor.from_registry("mini", adapter=adapter, device="cpu", quantize="fp8-weight")
+    wrapped = [m for m in editor.pipe.transformer.modules() if hasattr(m, "base_layer")]
+    assert wrapped and all(hasattr(m.base_layer.weight, "qdata") or "Float8" in type(m.base_layer.weight).__name__
+                           for m in wrapped if isinstance(m.base_layer, torch.nn.Linear))
+    source = sw.render(sw.random_scene(random.Random(1)))
+    assert editor.edit(source, "make the background white", steps=2).image.size == (64, 64)

@@ -37,3 +37,16 @@ def test_the_presets_table_says_what_is_measured_and_what_is_not(tmp_path):
     assert "| 24 GB | `--memory 24` | float8 (torchao) | model | no | 7.2 s | 21.5 |" in measured
     assert "| 16 GB |" in measured and "skipped" in measured and "NVIDIA H200" in measured
     assert measured.count("| not measured yet |") == 1  # the 80 GB preset
+
+
+def test_the_miniatures_recipe_sentence_pairs_each_recipe_with_the_default(tmp_path):
+    assert report.recipes_on_the_miniature((tmp_path / "missing.json",)) == ""
+    record = tmp_path / "mini_recipes_cuda.json"
+    against = {"only_a": 2, "only_b": 1, "p_success": 1.0}
+    record.write_text(json.dumps({"device": "NVIDIA H200", "recipes": {
+        "default": {"n": 64, "success": 0.953125, "dtype": "bfloat16"},
+        "fp8": {"n": 64, "success": 0.96875, "dtype": "bfloat16", "against_default": against},
+        "nf4": {"skipped": "ImportError: bitsandbytes"}}}))
+    sentence = report.recipes_on_the_miniature((record,))
+    assert "On NVIDIA H200" in sentence and "default (bfloat16) 95.3%" in sentence
+    assert "fp8 96.9% (2 / 1, p = 1)" in sentence and "nf4 skipped (ImportError)" in sentence
