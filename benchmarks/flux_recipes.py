@@ -17,8 +17,10 @@ prediction against bf16 eager at several timesteps. A recipe this machine cannot
 reason (on a CPU: everything float8-compute and 4-bit).
 
 Memory presets (`--presets`): the whole FluxFillPipeline (random weights; T5-XXL, CLIP-L, VAE and the
-transformer at their real sizes), loaded and placed as `icedit edit --memory N` does, one 28-step edit of a
-512 x 512 image (the 1024 x 512 diptych): peak GPU memory and time per edit.
+transformer at their real sizes) with a LoRA of the authors' shape (rank 32 on their targets, 116M parameters),
+loaded and placed as `icedit edit --memory N` does (the LoRA fused into bf16 weights, wrapped around quantized
+ones), one 28-step edit of a 512 x 512 image (the 1024 x 512 diptych): peak GPU memory and time per edit. A preset
+whose adapter will not load is measured without it, and the adapter's error recorded.
 """
 import argparse
 import gc
@@ -135,37 +137,62 @@ def run_presets(args, device) -> dict:
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = random_fill_pipeline(args.size, Path(tmp))
+        folder, lora = random_fill_pipeline(args.size, Path(tmp))
         source = Image.new("RGB", (512, 512) if args.size == "full" else (64, 64), "white")
         for gib in args.presets:
-            preset = devices.memory_preset(gib)
-            try:
-                reset_peak(device)
-                editor = ICEditor.from_registry(str(folder), adapter="none", device=device.type,
-                                                offload=preset.offload, quantize=preset.quantize,
-                                                compile=preset.compile)
-                editor.edit(source, "make it red", steps=2)  # warm-up (and compilation)
-                sync(device)
-                t = time.perf_counter()
-                editor.edit(source, "make it red", steps=args.steps)
-                sync(device)
-                out[str(gib)] = dict(quantize=preset.quantize, offload=preset.offload, compile=preset.compile,
-                                     edit_s=round(time.perf_counter() - t, 2), peak_gib=peak_gib(device))
+            preset = devices.memory_preset(gib, device.type)  # as `icedit edit --memory` picks it here
+            row = dict(quantize=preset.quantize, offload=preset.offload, compile=preset.compile)
+            for adapter in (str(lora), "none"):  # without the adapter only where it will not load
+                try:
+                    reset_peak(device)
+                    editor = ICEditor.from_registry(str(folder), adapter=adapter, device=device.type,
+                                                    offload=preset.offload, quantize=preset.quantize,
+                                                    compile=preset.compile, fuse_adapter=True)  # as `icedit edit`
+                except (ValueError, RuntimeError, ImportError, TypeError) as e:
+                    row["skipped" if adapter == "none" else "adapter_error"] = f"{type(e).__name__}: {e}"
+                    continue
+                try:
+                    editor.edit(source, "make it red", steps=2)  # warm-up (and compilation)
+                    sync(device)
+                    t = time.perf_counter()
+                    editor.edit(source, "make it red", steps=args.steps)
+                    sync(device)
+                    row.update(adapter="LoRA rank 32" if adapter != "none" else "none",
+                               edit_s=round(time.perf_counter() - t, 2), peak_gib=peak_gib(device))
+                except (ValueError, RuntimeError) as e:
+                    row["skipped"] = f"{type(e).__name__}: {e}"
                 del editor
                 gc.collect()
-            except (ValueError, RuntimeError, ImportError) as e:
-                out[str(gib)] = {"skipped": f"{type(e).__name__}: {e}"}
-            print(f"preset {gib} GB: {out[str(gib)]}", flush=True)
+                break
+            if "skipped" in row and row.get("adapter_error") == row["skipped"]:  # the preset cannot run here
+                del row["adapter_error"]
+            out[str(gib)] = row
+            print(f"preset {gib} GB: {row}", flush=True)
     return out
 
 
-def random_fill_pipeline(size: str, tmp: Path) -> Path:
-    """A FluxFillPipeline folder with random weights: the real FLUX.1 Fill [dev] component sizes (`full`),
-    or the miniature (`mini`)."""
+def random_lora(transformer, folder: Path) -> Path:
+    """A LoRA of the authors' shape on `transformer` (`train.add_adapter`: rank 32 on their target modules; random
+    weights), saved in diffusers' LoRA layout as ICEdit's own is, then taken off the transformer again."""
+    from diffusers import FluxFillPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    from icedit_lib import train
+
+    train.add_adapter(transformer, train.parse_args(["--output-dir", "unused", "--adapter", "lora"]))
+    FluxFillPipeline.save_lora_weights(folder, transformer_lora_layers=get_peft_model_state_dict(transformer))
+    transformer.delete_adapters("default")
+    return folder
+
+
+def random_fill_pipeline(size: str, tmp: Path) -> tuple[Path, Path]:
+    """(pipeline folder, LoRA folder): a FluxFillPipeline with random weights, the real FLUX.1 Fill [dev]
+    component sizes (`full`) or the miniature's (`mini`), and a LoRA of the authors' shape for it."""
     folder = tmp / "pipe"
     if size == "mini":
-        mini.save_miniature(folder, mini.build_fill_pipeline())
-        return folder
+        pipe = mini.build_fill_pipeline()
+        mini.save_miniature(folder, pipe)
+        return folder, random_lora(pipe.transformer, tmp / "lora")
     from diffusers import AutoencoderKL, FluxFillPipeline
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
@@ -185,7 +212,7 @@ def random_fill_pipeline(size: str, tmp: Path) -> Path:
     FluxFillPipeline(scheduler=mini.build_scheduler(), vae=vae, text_encoder=clip,
                      tokenizer=mini.build_tokenizer("clip"), text_encoder_2=t5, tokenizer_2=mini.build_tokenizer("t5"),
                      transformer=transformer).save_pretrained(folder)
-    return folder
+    return folder, random_lora(transformer, tmp / "lora")
 
 
 def table(record: dict) -> str:
@@ -200,8 +227,10 @@ def table(record: dict) -> str:
             lines.append(f"| {recipe} | {name} | {1000 * r['per_step_s']:.1f} | {r['edit_s']:.2f} | "
                          f"{r['first_call_extra_s']:.1f} | {r['peak_gib']} | {err} |")
     for gib, r in record.get("presets", {}).items():
+        note = r.get("skipped", "")[:80] or f"adapter: {r.get('adapter')}" + (
+            f" ({r['adapter_error'][:60]})" if "adapter_error" in r else "")
         lines.append(f"| --memory {gib} | whole pipeline | | {r.get('edit_s', '')} | | {r.get('peak_gib', '')} | "
-                     f"{r.get('skipped', '')[:80]} |")
+                     f"{note} |")
     return "\n".join(lines) + "\n"
 
 

@@ -270,10 +270,11 @@ def _editor(args):
 
 
 def resolve_memory_options(args) -> None:
-    """--memory's preset fills in --quantize, --offload and --compile where they were not given."""
-    from .devices import memory_preset
+    """--memory's preset (for this device's GPU) fills in --quantize, --offload and --compile where they were not
+    given."""
+    from .devices import memory_preset, pick_device
 
-    preset = memory_preset(args.memory) if args.memory is not None else None
+    preset = memory_preset(args.memory, pick_device(args.device)) if args.memory is not None else None
     if args.quantize is None:
         args.quantize = preset.quantize if preset else "none"
     if args.offload is None:

@@ -5,8 +5,9 @@ what "auto" means: the GPU when there is one, bf16 on it (as the authors run FLU
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
-from dataclasses import dataclass
+import warnings
 
 import torch
 
@@ -22,14 +23,21 @@ def pick_device(device: str = "auto") -> str:
 def pick_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     """bf16 on GPU (as the authors), fp32 on CPU, unless told otherwise."""
     if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
-    if dtype not in table:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(table)}")
-    return table[dtype]
+        chosen = dtype
+    elif dtype in (None, "auto"):
+        chosen = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    else:
+        table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+                 "float16": torch.float16, "fp16": torch.float16}
+        if dtype not in table:
+            raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(table)}")
+        chosen = table[dtype]
+    if chosen == torch.bfloat16 and device.startswith("cuda") and torch.cuda.is_available() \
+            and torch.cuda.get_device_capability(device) < (8, 0):
+        warnings.warn("this GPU (compute capability < 8.0: a T4, a V100) has no bf16 arithmetic; PyTorch emulates it, "
+                      "slowly. FLUX in fp16 gives black or NaN images, so bf16 it stays: the miniature runs fine, a "
+                      "full-scale edit takes minutes", stacklevel=2)
+    return chosen
 
 
 OFFLOAD_MODES = ("none", "model", "sequential", "group")
@@ -88,7 +96,7 @@ def transformer_quantization(mode: str, device: str = "cuda"):
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, Float8WeightOnlyConfig, PerRow
 
     if mode == "fp8":
-        if not device.startswith("cuda") or torch.cuda.get_device_capability() < (8, 9):
+        if not float8_compute(device):
             raise ValueError("--quantize fp8 computes in float8: it needs a CUDA GPU of compute capability 8.9 or "
                              "more (Ada, Hopper); elsewhere use fp8-weight (float8 weights, bf16 compute)")
         return TorchAoConfig(Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
@@ -96,7 +104,7 @@ def transformer_quantization(mode: str, device: str = "cuda"):
 
 
 # --------------------------------------------------------------------------- memory presets
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class MemoryPreset:
     """What to ask for on a GPU of `gib` GiB, for FLUX.1 Fill [dev] (12B transformer, 4.7B T5) at 1024 x 512."""
     gib: int
@@ -111,16 +119,28 @@ MEMORY_PRESETS = {
                      "everything on the GPU in bf16 (transformer 24 GB, T5 9.5 GB), compiled: the fastest"),
     24: MemoryPreset(24, "fp8", "model", False,
                      "float8 transformer (12 GB) and whole-model offload: the T5 comes to the GPU only to "
-                     "encode the prompt, then leaves room for the transformer"),
+                     "encode the prompt, then leaves room for the transformer (before Ada / Hopper GPUs: float8 "
+                     "weights, bf16 compute)"),
     16: MemoryPreset(16, "nf4", "model", False,
                      "4-bit NormalFloat transformer (about 7 GB) and whole-model offload"),
 }
 
 
-def memory_preset(gib: int) -> MemoryPreset:
+def float8_compute(device: str) -> bool:
+    """Whether `device` multiplies float8 matrices: a CUDA GPU of compute capability 8.9 or more (Ada, Hopper)."""
+    return device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 9)
+
+
+def memory_preset(gib: int, device: str = "cuda") -> MemoryPreset:
+    """The preset for a card of `gib` GiB. On a GPU without float8 matrix products (an A10G, an RTX 3090 or an
+    A100 among those with 24 GB or more), the 24 GB preset keeps its float8 weights but computes in bf16
+    (`fp8-weight`): the same memory, without float8's speed-up, where `--quantize fp8` would stop with an error."""
     if gib not in MEMORY_PRESETS:
         raise ValueError(f"--memory must be one of {sorted(MEMORY_PRESETS)} (GiB of GPU memory), got {gib}")
-    return MEMORY_PRESETS[gib]
+    preset = MEMORY_PRESETS[gib]
+    if preset.quantize == "fp8" and not float8_compute(device):
+        preset = dataclasses.replace(preset, quantize="fp8-weight")
+    return preset
 
 
 def compile_transformer(transformer, device: str, cpu_options: dict | None = None) -> None:

@@ -57,9 +57,10 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
     Entry("mini-t2i", "t2i", "mini", "miniature FLUX.1 [dev] text-to-image, same folder as `mini`",
           subfolder="transformer_t2i", panel_width=64, max_sequence_length=80, word_level_text=True),
     Entry("flux-fill-dev", "fill", "black-forest-labs/FLUX.1-Fill-dev", "FLUX.1 Fill [dev], 12B (gated: accept the "
-          "licence on the hub first)", size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
+          "licence on the hub first)",
+          size_note="~34 GB download; ~34 GB of GPU memory in bf16, `--memory 24|16` for smaller cards"),
     Entry("flux-dev", "t2i", "black-forest-labs/FLUX.1-dev", "FLUX.1 [dev], 12B text-to-image (gated)",
-          size_note="~34 GB download; ~24 GB of GPU memory in bf16, less with offload"),
+          size_note="~34 GB download; ~34 GB of GPU memory in bf16, about 24 with `--offload model`"),
     Entry("icedit-lora", "adapter", "RiverZ/normal-lora", "the authors' ICEdit LoRA (rank 32)",
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
@@ -198,7 +199,7 @@ def load_fill_pipeline(base: str = "mini", device: str = "auto", dtype=None, off
     device = pick_device(device)
     quantization = transformer_quantization(quantize, device)  # a recipe this machine cannot run fails first
     folder = local_snapshot(entry, location, download)
-    torch_dtype = torch.bfloat16 if quantization is not None else pick_dtype(dtype, device)
+    torch_dtype = pick_dtype("bf16" if quantization is not None else dtype, device)
     try:
         parts = {}
         if quantization is not None:

@@ -286,7 +286,7 @@ def presets_table(path: Path | None = None) -> str:
         lines.append(f"| {gib} GB | `--memory {gib}` | {quantize} | {preset.offload} | "
                      f"{'yes' if preset.compile else 'no'} | {edit} | {peak} | {preset.why} |")
     source = (f"Measured by `benchmarks/flux_recipes.py` on {record.get('device', 'a GPU')} (`{path.name}`, "
-              "random weights of the real sizes)." if measured else
+              "random weights of the real sizes, with a rank-32 LoRA of the authors' shape)." if measured else
               "Time and memory are not measured yet: the prepared device call `lab/2026-12-04_gpu_flux_recipes/run.sh` "
               f"writes `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` puts them here.")
     return "\n".join(lines) + "\n\n" + source + recipes_on_the_miniature()

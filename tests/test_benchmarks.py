@@ -55,13 +55,15 @@ def test_flux_recipes_benchmark_smoke(tmp_path):
     import flux_recipes
 
     rec = flux_recipes.main(["--size", "mini", "--device", "cpu", "--steps", "1", "--repeats", "1",
-                             "--recipes", "bf16", "fp8-weight", "nf4", "--presets", "16",
+                             "--recipes", "bf16", "fp8-weight", "nf4", "--presets", "80", "16",
                              "--out", str(tmp_path / "r.json")])
     assert set(rec["recipes"]["bf16"]) == set(flux_recipes.grids("mini"))
     for row in rec["recipes"]["fp8-weight"].values():
         assert len(row["relative_error"]) == len(flux_recipes.TIMESTEPS)
         assert all(0 < e < 0.5 for e in row["relative_error"])
     assert "CUDA" in rec["recipes"]["nf4"]["skipped"] and "CUDA" in rec["presets"]["16"]["skipped"]
+    # the 80 GB preset runs on a CPU too: the whole pipeline with a LoRA of the authors' shape fused in
+    assert rec["presets"]["80"]["adapter"] == "LoRA rank 32" and rec["presets"]["80"]["edit_s"] > 0
     assert (tmp_path / "r.md").read_text().startswith("| recipe |")
     script = Path(__file__).resolve().parent.parent / "lab" / "2026-12-04_gpu_flux_recipes" / "run.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0

@@ -11,21 +11,54 @@ from icedit_lib import devices, shapesworld as sw
 from icedit_lib.editor import ICEditor
 
 
-def test_memory_presets_fill_in_only_what_was_not_given():
+def pretend_gpu(monkeypatch, capability):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+
+
+def test_memory_presets_fill_in_only_what_was_not_given(monkeypatch):
     from icedit_lib.cli import resolve_memory_options
 
-    args = argparse.Namespace(memory=24, quantize=None, offload=None, compile=False)
+    pretend_gpu(monkeypatch, (9, 0))  # a Hopper: float8 matrix products
+    args = argparse.Namespace(memory=24, quantize=None, offload=None, compile=False, device="cuda")
     resolve_memory_options(args)
     assert (args.quantize, args.offload, args.compile) == ("fp8", "model", False)
-    args = argparse.Namespace(memory=16, quantize="fp8-weight", offload=None, compile=True)
+    args = argparse.Namespace(memory=16, quantize="fp8-weight", offload=None, compile=True, device="auto")
     resolve_memory_options(args)
     assert (args.quantize, args.offload, args.compile) == ("fp8-weight", "model", True)
-    args = argparse.Namespace(memory=None, quantize=None, offload=None, compile=False)
+    args = argparse.Namespace(memory=None, quantize=None, offload=None, compile=False, device="cuda")
     resolve_memory_options(args)
     assert (args.quantize, args.offload, args.compile) == ("none", "none", False)
     assert devices.memory_preset(80).compile and devices.memory_preset(80).quantize == "none"
     with pytest.raises(ValueError, match="--memory"):
         devices.memory_preset(12)
+
+
+def test_the_24_gb_preset_keeps_float8_weights_where_float8_compute_is_missing(monkeypatch):
+    """An A10G or RTX 3090 (compute capability 8.6) cannot multiply float8 matrices: `--memory 24` gives it float8
+    weights with bf16 compute instead of an error; an explicit `--quantize fp8` still says why it cannot run."""
+    from icedit_lib.cli import resolve_memory_options
+
+    pretend_gpu(monkeypatch, (8, 6))
+    args = argparse.Namespace(memory=24, quantize=None, offload=None, compile=False, device="cuda")
+    resolve_memory_options(args)
+    assert (args.quantize, args.offload) == ("fp8-weight", "model")
+    assert devices.MEMORY_PRESETS[24].quantize == "fp8"  # the table itself is unchanged
+    with pytest.raises(ValueError, match="compute capability 8.9"):
+        devices.transformer_quantization("fp8", "cuda")
+    assert devices.memory_preset(24, "cpu").quantize == "fp8-weight"
+
+
+def test_a_gpu_without_bf16_arithmetic_is_warned_about(monkeypatch):
+    pretend_gpu(monkeypatch, (7, 5))  # a T4
+    with pytest.warns(UserWarning, match="no bf16 arithmetic"):
+        assert devices.pick_dtype("auto", "cuda") == torch.bfloat16
+    pretend_gpu(monkeypatch, (8, 0))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert devices.pick_dtype("auto", "cuda") == torch.bfloat16
 
 
 @pytest.mark.parametrize("mode", ["fp8", "nf4"])
