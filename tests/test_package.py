@@ -50,3 +50,23 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
+
+
+def test_the_tracked_tree_fits_a_device_call():
+    """A device call carries the whole tracked tree and refuses more than 64 MiB; the packages it needs beside it
+    (`lab/2026-12-07_device_site/pack.sh`) take about 6.2 MiB. Lab weights and per-edit images stay out
+    (.gitignore); the shipped models stay well under 60 MiB."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    root = PACKAGE.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.split(b"\0")
+    sizes = {name.decode(): (root / name.decode()).stat().st_size for name in files
+             if name and (root / name.decode()).is_file()}
+    mib = 2 ** 20
+    assert sum(sizes.values()) < 57 * mib, "the tree would not travel to a device with its packages"
+    assert sum(s for name, s in sizes.items() if name.startswith("data/models/")) < 50 * mib

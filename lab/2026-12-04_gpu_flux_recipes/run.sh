@@ -12,10 +12,9 @@
 #      fp8 compiled, fp8 and compiled bf16, each paired edit by edit with the default (the issue's "success
 #      unchanged under the same recipe on a GPU"); each recipe is written as it finishes (about a minute).
 # Added 2026-12-07: step 3, and flux_recipes.py writes its record after each recipe, so a timeout keeps the rest.
-# Needs no network. The device image has torch; carry the rest as wheels in .whl/ (see the device tool's README):
-# diffusers==0.42.1 transformers==5.23.0 peft==0.21.2 accelerate==1.15.0 safetensors==0.8.0 tokenizers==0.23.3
-# torchao==0.18.0 bitsandbytes==0.50.2 huggingface_hub and their needs.
-# Run with the device tool: `bash lab/2026-12-04_gpu_flux_recipes/run.sh`, timeout_s 600, carry .whl.
+# Needs no network. The device image has torch, transformers, accelerate; first, here:
+# `bash lab/2026-12-07_device_site/pack.sh` (diffusers, peft, torchao, bitsandbytes into .device/site.tar.xz).
+# Run with the device tool: `bash lab/2026-12-04_gpu_flux_recipes/run.sh`, timeout_s 600, carry [".device"].
 # Outputs in $OUT: machine.txt, flux_recipes.json / .md (transformer recipes), flux_presets.json / .md,
 # mini_recipes.json / .md (ship as benchmarks/results/mini_recipes_cuda.json), logs.
 # SMOKE=1 runs the same script on a CPU at the miniature's size (CI: tests/test_benchmarks.py).
@@ -25,8 +24,8 @@ SMOKE=${SMOKE:-0}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
-if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+if [ -f .device/site.tar.xz ]; then  # the packages the image lacks (lab/2026-12-07_device_site/pack.sh)
+  mkdir -p /tmp/site && tar xJf .device/site.tar.xz -C /tmp/site
   export PYTHONPATH=/tmp/site:$PWD
 fi
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-$PWD}

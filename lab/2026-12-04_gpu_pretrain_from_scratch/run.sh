@@ -6,10 +6,10 @@
 #   2. python -m icedit_lib.pretrain --all: text encoders, VAE, T2I, Fill in a 6-minute box, each stage's
 #      schedule fitted to its share (text 8%, VAE 17%, T2I 35%, Fill 40%), then each stage's evaluation on
 #      held-out scenes (the T2I and Fill samplings add about a minute).
-# Needs no network: the project and its pinned packages. The device image has torch; carry the others as
-# wheels (see the device tool's README): diffusers==0.42.1 transformers==5.23.0 peft==0.21.2
-# accelerate==1.15.0 safetensors==0.8.0 tokenizers==0.23.3 huggingface_hub and their needs, in .whl/.
-# Run with the device tool: `bash lab/2026-12-04_gpu_pretrain_from_scratch/run.sh`, timeout_s 600, carry .whl.
+# Needs no network: the project and its pinned packages. The device image has torch, transformers, accelerate;
+# first, here: `bash lab/2026-12-07_device_site/pack.sh` (diffusers, peft, torchao, bitsandbytes, prodigyopt into
+# .device/site.tar.xz). Run with the device tool: `bash lab/2026-12-04_gpu_pretrain_from_scratch/run.sh`,
+# timeout_s 600, carry [".device"].
 # Outputs in $OUT: machine.txt, pretrain_throughput.json, pretrain.log, base_fill.tgz (the folder without
 # transformer_t2i), base_t2i.tgz (transformer_t2i and the records). Then, on the CPU: unpack both into one
 # folder DIR and score it with the project's own evaluations:
@@ -21,8 +21,8 @@ OUT=${OUT:-outputs/gpu_pretrain}
 SMOKE=${SMOKE:-0}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+if [ -f .device/site.tar.xz ]; then  # the packages the image lacks (lab/2026-12-07_device_site/pack.sh)
+  mkdir -p /tmp/site && tar xJf .device/site.tar.xz -C /tmp/site
   export PYTHONPATH=/tmp/site:$PWD
 fi
 export PYTHONUNBUFFERED=1 PYTHONPATH=${PYTHONPATH:-$PWD}
