@@ -59,11 +59,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def package_versions(names=("diffusers", "transformers", "peft", "torchao", "bitsandbytes")) -> dict:
+    """The versions of the libraries a recipe goes through, where installed (the device image has its own)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
 def write_record(out: str, script: str, argv, **fields) -> dict:
-    """`fields` plus the machine and the command line, written atomically to `out` as JSON."""
+    """`fields` plus the machine, the library versions and the command line, written atomically to `out` as JSON."""
     record = dict(fields,
                   machine={"cpu": cpu_model(), "cores": os.cpu_count(),
-                           "torch": torch.__version__,
+                           "torch": torch.__version__, **package_versions(),
                            "reference_gflops_1_thread": round(reference_gflops(), 2)},
                   command=" ".join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)]))
     atomic_write_text(out, json.dumps(record, indent=2))

@@ -86,5 +86,7 @@ def test_mini_recipes_benchmark_pairs_each_recipe_with_the_default(mini_env, tmp
     assert default["n"] == fp8["n"] == 3 and default["dtype"] == "float32" and fp8["dtype"] == "bfloat16"
     assert "against_default" not in default and fp8["against_default"]["n"] == 3
     assert "CUDA" in rec["recipes"]["nf4"]["skipped"]
-    assert json.loads((tmp_path / "m.json").read_text())["recipes"].keys() == rec["recipes"].keys()
+    written = json.loads((tmp_path / "m.json").read_text())
+    assert written["recipes"].keys() == rec["recipes"].keys()
+    assert written["machine"]["diffusers"] and written["machine"]["peft"]  # the versions the recipes went through
     assert (tmp_path / "m.md").read_text().startswith("| recipe (cpu) |")
