@@ -149,6 +149,13 @@ def compile_transformer(transformer, device: str, cpu_options: dict | None = Non
     with a dynamic sequence length, since the diptych's height follows the image's aspect. On a CPU,
     the whole miniature transformer with `cpu_options` (its per-op overhead is what compilation saves)."""
     if device.startswith("cuda"):  # not fullgraph: a LoRA-MoE's per-token routing breaks the graph, by design
+        # Duck shaping gives a size equal to a width of the model that width's symbol, and so specialises it: the
+        # 1024 x 768 diptych's 3072 image tokens are FLUX.1's inner width, the miniature's 128 x 64 diptych's 128
+        # tokens its own, and the next aspect recompiled every block. Without it one compilation serves every aspect
+        # (a process-wide setting of torch's symbolic shapes; `tests/test_recipes.py` checks it).
+        from torch.fx.experimental import _config as symbolic_shapes_config
+
+        symbolic_shapes_config.use_duck_shape = False
         transformer.compile_repeated_blocks(fullgraph=False, dynamic=True)
     else:
         transformer.compile(dynamic=False, options=cpu_options)

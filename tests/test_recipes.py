@@ -112,3 +112,39 @@ def test_the_shipped_adapters_run_on_float8_weights(mini_env, adapter):
                            for m in wrapped if isinstance(m.base_layer, torch.nn.Linear))
     source = sw.render(sw.random_scene(random.Random(1)))
     assert editor.edit(source, "make the background white", steps=2).image.size == (64, 64)
+
+
+def test_regional_compilation_serves_every_aspect_with_one_compilation(monkeypatch):
+    """The CUDA recipe (`compile_transformer(..., "cuda")`: regional, dynamic sequence length), run here on CPU
+    tensors: the same predictions as eager, and a new aspect compiles nothing more, even at 128 and 192 tokens,
+    sizes equal to the miniature's widths (duck shaping would specialise them)."""
+    from torch._dynamo.utils import counters
+    from torch.fx.experimental import _config as symbolic_shapes_config
+
+    from icedit_lib import miniature as mini
+
+    monkeypatch.setattr(symbolic_shapes_config, "use_duck_shape", True)  # restored after the test
+    torch.manual_seed(0)
+    transformer = mini.build_transformer(fill=True).eval()
+    width = transformer.config.in_channels
+
+    def inputs(tokens):
+        return dict(hidden_states=torch.randn(1, tokens, width), encoder_hidden_states=torch.randn(1, 80, 64),
+                    pooled_projections=torch.randn(1, 64), timestep=torch.tensor([0.5]),
+                    guidance=torch.tensor([50.0]), img_ids=torch.zeros(tokens, 3), txt_ids=torch.zeros(80, 3),
+                    return_dict=False)
+
+    aspects = [inputs(128), inputs(192), inputs(256)]  # 128 x 64, 128 x 96, 128 x 128 diptychs
+    torch._dynamo.reset()
+    try:
+        with torch.no_grad():
+            eager = [transformer(**x)[0] for x in aspects]
+            devices.compile_transformer(transformer, "cuda")
+            compiled = [transformer(**aspects[0])[0]]
+            graphs = counters["stats"]["unique_graphs"]
+            compiled += [transformer(**x)[0] for x in aspects[1:]]
+        assert counters["stats"]["unique_graphs"] == graphs, "a new aspect recompiled the blocks"
+        for a, b in zip(compiled, eager):
+            torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    finally:
+        torch._dynamo.reset()
