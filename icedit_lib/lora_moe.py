@@ -73,6 +73,8 @@ class LoRAMoELinear(nn.Module):
         self.route_context: torch.Tensor | None = None  # [sequences, context_dim], set per forward (instruction)
         self.scaling = alpha / rank
         dev, dtype = base.weight.device, base.weight.dtype
+        if not dtype.is_floating_point:  # a 4-bit base (bitsandbytes packs it in uint8): its compute dtype
+            dtype = getattr(base, "compute_dtype", None) or torch.bfloat16
         self.lora_A = nn.ModuleDict({f"expert_{e}": nn.Linear(base.in_features, rank, bias=False, device=dev,
                                                               dtype=dtype) for e in range(num_experts)})
         self.lora_B = nn.ModuleDict({f"expert_{e}": nn.Linear(rank, base.out_features, bias=False, device=dev,

@@ -57,6 +57,26 @@ def test_starts_as_the_base_layer():
     assert torch.equal(m(x), base(x))
 
 
+class Packed4bitLinear(nn.Linear):
+    """What bitsandbytes' 4-bit Linear looks like to an adapter: the weight packed in uint8, a compute dtype."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__(in_features, out_features, bias=False)
+        self.weight = nn.Parameter(torch.zeros(in_features * out_features // 2, 1, dtype=torch.uint8),
+                                   requires_grad=False)
+        self.compute_dtype = torch.bfloat16
+
+    def forward(self, x):
+        return torch.zeros(*x.shape[:-1], self.out_features, dtype=self.compute_dtype)
+
+
+def test_experts_on_a_4bit_base_take_its_compute_dtype():
+    """The 16 GB preset's 4-bit transformer under ICEdit's LoRA-MoE: experts in bf16, not the packed uint8."""
+    m = lora_moe.LoRAMoELinear(Packed4bitLinear(16, 8), num_experts=2, rank=4)
+    assert {p.dtype for p in m.lora_A.parameters()} | {m.lora_route.weight.dtype} == {torch.bfloat16}
+    assert m(torch.randn(3, 16, dtype=torch.bfloat16)).dtype == torch.bfloat16
+
+
 def test_router_learns_only_when_trainable():
     for router, learns in (("trainable", True), ("fixed", False)):
         m = make(router)
