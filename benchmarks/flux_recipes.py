@@ -52,13 +52,8 @@ def shape_of(size: str, grid) -> dict:
     return dict(config=config, grid=grid, text_tokens=512 if size == "full" else mini.T5_MAX_LENGTH)
 
 
-def quantized(reference: FluxTransformer2DModel, recipe: str, device, tmp: Path) -> FluxTransformer2DModel:
-    """A copy of `reference`'s weights under the recipe's quantization (diffusers' configs, as the editor loads)."""
-    mode = recipe.replace("-compiled", "")
-    config = devices.transformer_quantization(mode, device.type)  # raises with the reason on the wrong machine
-    folder = tmp / "reference"
-    if not folder.exists():
-        reference.save_pretrained(folder)
+def load_quantized(folder: Path, mode: str, config, device) -> FluxTransformer2DModel:
+    """The reference's weights (saved in `folder`) under a quantization config (diffusers', as the editor loads)."""
     model = FluxTransformer2DModel.from_pretrained(folder, quantization_config=config, dtype=torch.bfloat16)
     return (model if mode == "nf4" else model.to(device)).eval().requires_grad_(False)
 
@@ -91,16 +86,29 @@ def predictions(model, inputs: dict) -> list[torch.Tensor]:
 
 
 def run_recipes(args, device, dtype, tmp: Path, save=lambda results: None) -> dict:
-    """Each recipe in turn; `save(results)` after each, so a time-boxed run keeps what it measured."""
+    """Each recipe in turn, bf16 first: the reference then goes to disk and leaves the GPU, so each quantized
+    recipe's peak memory is its own; a quantized model is kept for its compiled recipe. `save(results)` after each
+    recipe, so a time-boxed run keeps what it measured."""
     torch.manual_seed(0)
     first_grid = next(iter(grids(args.size).values()))
     reference = build(shape_of(args.size, first_grid), device, dtype)
     inputs = {name: make_inputs(shape_of(args.size, grid), 1, device, dtype) for name, grid in grids(args.size).items()}
     eager = {name: predictions(reference, x) for name, x in inputs.items()}  # bf16 eager: what lossy recipes approximate
-    results = {}
-    for recipe in args.recipes:
+    recipes = sorted(args.recipes, key=RECIPES.index)
+    results, kept, model = {}, {}, None
+    for i, recipe in enumerate(recipes):
+        mode = recipe.replace("-compiled", "")
         try:
-            model = reference if recipe.startswith("bf16") else quantized(reference, recipe, device, tmp)
+            if recipe.startswith("bf16"):
+                model = reference
+            else:
+                config = devices.transformer_quantization(mode, device.type)  # raises with the reason here
+                if reference is not None:  # the bf16 recipes are done: the weights to disk, the GPU freed
+                    reference.save_pretrained(tmp / "reference")
+                    model = reference = None
+                    gc.collect()
+                    reset_peak(device)
+                model = kept.pop(mode) if mode in kept else load_quantized(tmp / "reference", mode, config, device)
             if recipe.endswith("-compiled"):
                 torch._dynamo.reset()
                 devices.compile_transformer(model, device.type)
@@ -123,9 +131,10 @@ def run_recipes(args, device, dtype, tmp: Path, save=lambda results: None) -> di
         if model is reference:
             for module in reference.modules():  # back to eager for the recipes after a compiled one
                 module._compiled_call_impl = None
-        else:
-            del model
-            gc.collect()
+        elif not recipe.endswith("-compiled") and f"{mode}-compiled" in recipes[i + 1:]:
+            kept[mode] = model
+        model = None
+        gc.collect()
     return results
 
 
