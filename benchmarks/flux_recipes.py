@@ -146,7 +146,8 @@ def run_presets(args, device) -> dict:
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        folder, lora = random_fill_pipeline(args.size, Path(tmp))
+        folder, lora = random_fill_pipeline(args.size, Path(tmp), device)
+        gc.collect()  # its models leave the GPU: each preset loads from the folder
         source = Image.new("RGB", (512, 512) if args.size == "full" else (64, 64), "white")
         for gib in args.presets:
             preset = devices.memory_preset(gib, device.type)  # as `icedit edit --memory` picks it here
@@ -194,9 +195,10 @@ def random_lora(transformer, folder: Path) -> Path:
     return folder
 
 
-def random_fill_pipeline(size: str, tmp: Path) -> tuple[Path, Path]:
+def random_fill_pipeline(size: str, tmp: Path, device=torch.device("cpu")) -> tuple[Path, Path]:
     """(pipeline folder, LoRA folder): a FluxFillPipeline with random weights, the real FLUX.1 Fill [dev]
-    component sizes (`full`) or the miniature's (`mini`), and a LoRA of the authors' shape for it."""
+    component sizes (`full`, 34 GB: made on `device`, where random initialisation is fast, then written to disk)
+    or the miniature's (`mini`), and a LoRA of the authors' shape for it."""
     folder = tmp / "pipe"
     if size == "mini":
         pipe = mini.build_fill_pipeline()
@@ -208,14 +210,16 @@ def random_fill_pipeline(size: str, tmp: Path) -> tuple[Path, Path]:
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:
-        clip = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                                            num_attention_heads=12, projection_dim=768))
-        t5 = T5EncoderModel(T5Config(vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=24,
-                                     num_heads=64, feed_forward_proj="gated-gelu", is_encoder_decoder=False))
-        vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=16, block_out_channels=(128, 256, 512, 512),
-                            down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-                            layers_per_block=2, scaling_factor=0.3611, shift_factor=0.1159)
-        transformer = FluxTransformer2DModel(**FLUX_FILL_DEV)
+        with torch.device(device):
+            clip = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                                                num_attention_heads=12, projection_dim=768))
+            t5 = T5EncoderModel(T5Config(vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=24,
+                                         num_heads=64, feed_forward_proj="gated-gelu", is_encoder_decoder=False))
+            vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=16,
+                                block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+                                up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, scaling_factor=0.3611,
+                                shift_factor=0.1159)
+            transformer = FluxTransformer2DModel(**FLUX_FILL_DEV)
     finally:
         torch.set_default_dtype(default)
     FluxFillPipeline(scheduler=mini.build_scheduler(), vae=vae, text_encoder=clip,
