@@ -138,7 +138,7 @@ def run_recipes(args, device, dtype, tmp: Path, save=lambda results: None) -> di
     return results
 
 
-def run_presets(args, device) -> dict:
+def run_presets(args, device, save=lambda presets: None) -> dict:
     """Whole pipelines as `icedit edit --memory N` loads and places them, random weights of the real sizes."""
     from PIL import Image
 
@@ -178,6 +178,7 @@ def run_presets(args, device) -> dict:
                 del row["adapter_error"]
             out[str(gib)] = row
             print(f"preset {gib} GB: {row}", flush=True)
+            save(out)  # after each preset: a time-boxed run keeps what it measured
     return out
 
 
@@ -262,13 +263,15 @@ def main(argv=None) -> dict:
     out = args.out or (str(Path(__file__).parent / "results" / "flux_recipes.json") if args.size == "full" else None)
     record = dict(size=args.size, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                   cuda=torch.version.cuda, timesteps_compared=TIMESTEPS)
-    save = (lambda results: write_record(out, "flux_recipes.py", argv, **dict(record, recipes=results))) if out \
-        else (lambda results: None)
+    def saver(part: str):
+        return (lambda got: write_record(out, "flux_recipes.py", argv, **dict(record, **{part: got}))) if out \
+            else (lambda got: None)
+
     with tempfile.TemporaryDirectory() as tmp:
-        record["recipes"] = run_recipes(args, device, dtype, Path(tmp), save) if args.recipes else {}
+        record["recipes"] = run_recipes(args, device, dtype, Path(tmp), saver("recipes")) if args.recipes else {}
     if args.presets:
         gc.collect()
-        record["presets"] = run_presets(args, device)
+        record["presets"] = run_presets(args, device, saver("presets"))
     record["table"] = table(record)
     print(record["table"])
     if out:

@@ -50,6 +50,7 @@ def test_pretrain_throughput_benchmark_runs_and_records(tmp_path):
 def test_flux_recipes_benchmark_smoke(tmp_path):
     """The recipes side by side at the miniature's shape: float8 weights are timed and their error against
     bf16 eager measured; what needs a CUDA GPU (4-bit, the 16 GB preset) is recorded as skipped, with why."""
+    import json
     import subprocess
 
     import flux_recipes
@@ -65,6 +66,7 @@ def test_flux_recipes_benchmark_smoke(tmp_path):
     # the 80 GB preset runs on a CPU too: the whole pipeline with a LoRA of the authors' shape fused in
     assert rec["presets"]["80"]["adapter"] == "LoRA rank 32" and rec["presets"]["80"]["edit_s"] > 0
     assert (tmp_path / "r.md").read_text().startswith("| recipe |")
+    assert json.loads((tmp_path / "r.json").read_text())["presets"].keys() == {"80", "16"}
     script = Path(__file__).resolve().parent.parent / "lab" / "2026-12-04_gpu_flux_recipes" / "run.sh"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
 
