@@ -35,8 +35,7 @@ def pick_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
     if chosen == torch.bfloat16 and device.startswith("cuda") and torch.cuda.is_available() \
             and torch.cuda.get_device_capability(device) < (8, 0):
         warnings.warn("this GPU (compute capability < 8.0: a T4, a V100) has no bf16 arithmetic; PyTorch emulates it, "
-                      "slowly. FLUX in fp16 gives black or NaN images, so bf16 it stays: the miniature runs fine, a "
-                      "full-scale edit takes minutes", stacklevel=2)
+                      "slowly. FLUX in fp16 gives black or NaN images, so bf16 it stays", stacklevel=2)
     return chosen
 
 

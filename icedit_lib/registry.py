@@ -60,7 +60,7 @@ REGISTRY: dict[str, Entry] = {e.name: e for e in [
           "licence on the hub first)",
           size_note="~34 GB download; ~34 GB of GPU memory in bf16, `--memory 24|16` for smaller cards"),
     Entry("flux-dev", "t2i", "black-forest-labs/FLUX.1-dev", "FLUX.1 [dev], 12B text-to-image (gated)",
-          size_note="~34 GB download; ~34 GB of GPU memory in bf16, about 24 with `--offload model`"),
+          size_note="~34 GB download; ~34 GB of GPU memory in bf16, about 24 GB with `--offload model`"),
     Entry("icedit-lora", "adapter", "RiverZ/normal-lora", "the authors' ICEdit LoRA (rank 32)",
           base="flux-fill-dev", weight_name="pytorch_lora_weights.safetensors", size_note="~230 MB"),
     Entry("icedit-moe", "adapter", "sanaka87/ICEdit-MoE-LoRA", "the authors' ICEdit LoRA-MoE (4 experts)",
