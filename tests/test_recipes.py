@@ -114,7 +114,7 @@ def test_the_shipped_adapters_run_on_float8_weights(mini_env, adapter):
     assert editor.edit(source, "make the background white", steps=2).image.size == (64, 64)
 
 
-def test_regional_compilation_serves_every_aspect_with_one_compilation(monkeypatch):
+def test_regional_compilation_serves_every_aspect_with_one_compilation():
     """The CUDA recipe (`compile_transformer(..., "cuda")`: regional, dynamic sequence length), run here on CPU
     tensors: the same predictions as eager, and a new aspect compiles nothing more, even at 128 and 192 tokens,
     sizes equal to the miniature's widths (duck shaping would specialise them)."""
@@ -123,7 +123,8 @@ def test_regional_compilation_serves_every_aspect_with_one_compilation(monkeypat
 
     from icedit_lib import miniature as mini
 
-    monkeypatch.setattr(symbolic_shapes_config, "use_duck_shape", True)  # restored after the test
+    before = symbolic_shapes_config.use_duck_shape  # torch's default, restored below (monkeypatch hides the key)
+    symbolic_shapes_config.use_duck_shape = True
     torch.manual_seed(0)
     transformer = mini.build_transformer(fill=True).eval()
     width = transformer.config.in_channels
@@ -147,4 +148,5 @@ def test_regional_compilation_serves_every_aspect_with_one_compilation(monkeypat
         for a, b in zip(compiled, eager):
             torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
     finally:
+        symbolic_shapes_config.use_duck_shape = before
         torch._dynamo.reset()
