@@ -256,11 +256,13 @@ def main(argv=None) -> dict:
     p.add_argument("--presets", nargs="*", type=int, default=[80, 24, 16])
     p.add_argument("--steps", type=int, default=28)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", default=None, help="default benchmarks/results/flux_recipes.json (mini: not written)")
+    p.add_argument("--out", default=None, help="default benchmarks/results/flux_recipes.json, or flux_presets.json when "
+                   "no recipe is measured (mini: not written)")
     args = p.parse_args(argv)
     device = torch.device(devices.pick_device(args.device))
     dtype = torch.bfloat16  # every recipe computes in bf16 (FLUX in fp16 gives black or NaN images)
-    out = args.out or (str(Path(__file__).parent / "results" / "flux_recipes.json") if args.size == "full" else None)
+    name = "flux_recipes.json" if args.recipes else "flux_presets.json"  # what `icedit_lib.report` reads
+    out = args.out or (str(Path(__file__).parent / "results" / name) if args.size == "full" else None)
     record = dict(size=args.size, device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                   cuda=torch.version.cuda, timesteps_compared=TIMESTEPS)
     def saver(part: str):

@@ -261,19 +261,28 @@ def render() -> str:
 
 
 PRESETS_BEGIN = ("<!-- presets: rendered by `python -m icedit_lib.report --write README.md` from devices.MEMORY_PRESETS "
-                 "and benchmarks/results/flux_recipes.json, mini_recipes_*.json; do not edit -->")
+                 "and benchmarks/results/flux_*.json, mini_recipes_*.json; do not edit -->")
 PRESETS_END = "<!-- presets: end -->"
-RECIPES_RECORD = "benchmarks/results/flux_recipes.json"
+RECIPES_RECORD = "benchmarks/results/flux_recipes.json"  # the transformer recipes (one call of the benchmark)
+PRESETS_RECORD = "benchmarks/results/flux_presets.json"  # the whole pipeline under each preset (another)
 MINI_RECIPES_RECORDS = ("benchmarks/results/mini_recipes_cpu.json", "benchmarks/results/mini_recipes_cuda.json")
 
 
-def presets_table(path: Path | None = None) -> str:
-    """Which `--memory` preset for which card, and what it costs where the benchmark (its record at `path`, by
-    default `RECIPES_RECORD`) has measured it."""
+def _record_with(key: str, paths) -> tuple[Path | None, dict]:
+    """The first of `paths` whose record has a non-empty `key`, and that record."""
+    for path in paths:
+        record = json.loads(path.read_text()) if path.exists() else {}
+        if record.get(key):
+            return path, record
+    return None, {}
+
+
+def presets_table(path: Path | None = None, recipes_path: Path | None = None) -> str:
+    """Which `--memory` preset for which card, and what it costs where the benchmark has measured it (`path`, by
+    default `PRESETS_RECORD`, else the presets of `RECIPES_RECORD`); then the transformer recipes' step times."""
     from .devices import MEMORY_PRESETS
 
-    path = path or ROOT / RECIPES_RECORD
-    record = json.loads(path.read_text()) if path.exists() else {}
+    path, record = _record_with("presets", [path] if path else [ROOT / PRESETS_RECORD, ROOT / RECIPES_RECORD])
     measured = record.get("presets", {})
     lines = ["| GPU memory | `--memory` | transformer | offload | compiled | a 1024 x 512 edit | peak GiB | why |",
              "|---|---|---|---|---|---|---|---|"]
@@ -288,8 +297,29 @@ def presets_table(path: Path | None = None) -> str:
     source = (f"Measured by `benchmarks/flux_recipes.py` on {record.get('device', 'a GPU')} (`{path.name}`, "
               "random weights of the real sizes, with a rank-32 LoRA of the authors' shape)." if measured else
               "Time and memory are not measured yet: the prepared device call `lab/2026-12-04_gpu_flux_recipes/run.sh` "
-              f"writes `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` puts them here.")
-    return "\n".join(lines) + "\n\n" + source + recipes_on_the_miniature()
+              f"writes `{PRESETS_RECORD}` and `{RECIPES_RECORD}`, and `python -m icedit_lib.report --write README.md` "
+              "puts them here.")
+    return "\n".join(lines) + "\n\n" + source + transformer_recipes(recipes_path) + recipes_on_the_miniature()
+
+
+def transformer_recipes(path: Path | None = None, grid: str = "1024x512") -> str:
+    """A sentence on one denoising step of the transformer alone under each recipe (`RECIPES_RECORD`), with each lossy
+    recipe's largest relative error against bf16 eager; empty where none is measured."""
+    path, record = _record_with("recipes", [path or ROOT / RECIPES_RECORD])
+    if not record:
+        return ""
+    parts = []
+    for name, rows in record["recipes"].items():
+        if "skipped" in rows:
+            parts.append(f"{name} skipped ({rows['skipped'].split(':')[0]})")
+        elif grid in rows:
+            r = rows[grid]
+            error = f", error {max(r['relative_error']):.2g}" if r.get("relative_error") else ""
+            extra = f", first call +{r['first_call_extra_s']:.0f} s" if r.get("first_call_extra_s", 0) >= 1 else ""
+            parts.append(f"{name} {1000 * r['per_step_s']:.1f} ms{error}{extra}")
+    return (f" One denoising step of the {grid.replace('x', ' x ')} diptych, the transformer alone, on "
+            f"{record.get('device', 'a GPU')} (`{path.name}`; error: the largest relative error of a step's "
+            "prediction against bf16 eager): " + "; ".join(parts) + ".")
 
 
 def recipes_on_the_miniature(paths: tuple[Path, ...] | None = None) -> str:

@@ -39,6 +39,21 @@ def test_the_presets_table_says_what_is_measured_and_what_is_not(tmp_path):
     assert measured.count("| not measured yet |") == 1  # the 80 GB preset
 
 
+def test_presets_come_from_their_own_record_and_the_step_times_from_the_recipes(tmp_path):
+    presets, recipes = tmp_path / "flux_presets.json", tmp_path / "flux_recipes.json"
+    presets.write_text(json.dumps({"device": "NVIDIA H200", "recipes": {}, "presets": {
+        "80": {"edit_s": 2.01, "peak_gib": 33.9}}}))
+    recipes.write_text(json.dumps({"device": "NVIDIA H200", "recipes": {
+        "bf16": {"1024x512": {"per_step_s": 0.0939, "first_call_extra_s": 0.1}},
+        "fp8-compiled": {"1024x512": {"per_step_s": 0.0381, "first_call_extra_s": 12.4,
+                                      "relative_error": [0.011, 0.019, 0.014]}},
+        "nf4": {"skipped": "ImportError: bitsandbytes"}}}))
+    table = report.presets_table(presets, recipes)
+    assert "| 80 GB | `--memory 80` | bf16 | none | yes | 2.0 s | 33.9 |" in table
+    assert "bf16 93.9 ms; fp8-compiled 38.1 ms, error 0.019, first call +12 s; nf4 skipped (ImportError)" in table
+    assert report.transformer_recipes(tmp_path / "missing.json") == ""
+
+
 def test_the_miniatures_recipe_sentence_pairs_each_recipe_with_the_default(tmp_path):
     assert report.recipes_on_the_miniature((tmp_path / "missing.json",)) == ""
     record = tmp_path / "mini_recipes_cuda.json"
