@@ -2,8 +2,8 @@
 under each transformer recipe of issue 31, edit by edit against the default (`default`: what `icedit edit`
 runs, fp32 on a CPU and bf16 on a GPU). Writes benchmarks/results/mini_recipes_<device>.json and a table.
 
-    python benchmarks/mini_recipes.py                      # on a CPU: default, compiled, bf16, fp8-weight (~10 min)
-    python benchmarks/mini_recipes.py --device cuda        # on a GPU: + fp8, fp8-compiled, nf4 (about a minute)
+    python benchmarks/mini_recipes.py --threads 1   # a CPU: default, compiled, bf16, fp8-weight (2.6 min, 2-core CPU)
+    python benchmarks/mini_recipes.py --device cuda  # a GPU: default (bf16), compiled, fp8-weight, fp8, fp8-compiled, nf4
 
 `benchmarks/flux_recipes.py` measures each recipe's error on one denoising step of the 12B shape with random
 weights; that error means little by itself. Here the same recipes (`devices.transformer_quantization`,
