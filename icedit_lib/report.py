@@ -302,6 +302,11 @@ def presets_table(path: Path | None = None, recipes_path: Path | None = None) ->
     return "\n".join(lines) + "\n\n" + source + transformer_recipes(recipes_path) + recipes_on_the_miniature()
 
 
+def _skipped(row: dict) -> str:
+    """`name skipped (Why)` from a benchmark row's "skipped" text ("ValueError: ...")."""
+    return f"skipped ({row['skipped'].split(':')[0]})"
+
+
 def transformer_recipes(path: Path | None = None, grid: str = "1024x512") -> str:
     """A sentence on one denoising step of the transformer alone under each recipe (`RECIPES_RECORD`), with each lossy
     recipe's largest relative error against bf16 eager; empty where none is measured."""
@@ -311,7 +316,7 @@ def transformer_recipes(path: Path | None = None, grid: str = "1024x512") -> str
     parts = []
     for name, rows in record["recipes"].items():
         if "skipped" in rows:
-            parts.append(f"{name} skipped ({rows['skipped'].split(':')[0]})")
+            parts.append(f"{name} {_skipped(rows)}")
         elif grid in rows:
             r = rows[grid]
             error = f", error {max(r['relative_error']):.2g}" if r.get("relative_error") else ""
@@ -336,11 +341,11 @@ def recipes_on_the_miniature(paths: tuple[Path, ...] | None = None) -> str:
             continue
         parts = [f"{name} {r['success']:.1%} ({r['against_default']['only_a']} / "
                  f"{r['against_default']['only_b']}, p = {r['against_default']['p_success']:.2g})"
-                 if "success" in r else f"{name} skipped ({r['skipped'].split(':')[0]})"
+                 if "success" in r else f"{name} {_skipped(r)}"
                  for name, r in recipes.items() if name != "default"]
         where = "a CPU" if record["device"] == "cpu" else record["device"]
-        sentences.append(f"Do the recipes change what is drawn? On {where}, the trained miniature's {default['n']} held-out edits "
-                         f"(`benchmarks/mini_recipes.py`, `{path.name}`): default ({default['dtype']}) "
+        sentences.append(f"Do the recipes change what is drawn? On {where}, the trained miniature's {default['n']} "
+                         f"held-out edits (`benchmarks/mini_recipes.py`, `{path.name}`): default ({default['dtype']}) "
                          f"{default['success']:.1%}; " + ", ".join(parts) + " (in brackets: the edits only the "
                          "recipe gets right / only the default, and the exact sign test).")
     return "".join(" " + s for s in sentences)
